@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parses bytes written as hex: "168c1004", "16 8c 10 04", "16:8c:10:04" or
+ * "16-8c-10-04" (any mix of spaces, tabs, ':' and '-' between groups; each
+ * group an even number of digits). An empty or blank string is zero bytes.
+ *
+ * Returns 0; -EINVAL for another character or a group with an odd number of
+ * digits (*ret_error_pos then gives its 0-based offset, if not NULL); -E2BIG
+ * when more than `cap` bytes are given. *ret_len is written only on success.
+ */
+int pacer_hex_decode(const char *s, uint8_t *buf, size_t cap, size_t *ret_len,
+		     size_t *ret_error_pos);
+
+/* Writes len bytes as lower-case hex pairs separated by spaces; always NUL-terminates. */
+void pacer_hex_encode(const uint8_t *data, size_t len, char *out, size_t out_size);
