@@ -35,9 +35,9 @@ int pacer_hex_decode(const char *s, uint8_t *buf, size_t cap, size_t *ret_len,
 		hi = digit(s[i]);
 		lo = hi < 0 ? -1 : digit(s[i + 1]);
 		if (lo < 0) {
-			/* point at the character that broke the pair */
+			/* point at the start of the broken pair */
 			if (ret_error_pos)
-				*ret_error_pos = hi < 0 ? i : i + 1;
+				*ret_error_pos = i;
 			return -EINVAL;
 		}
 		if (n == cap)

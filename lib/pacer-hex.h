@@ -10,7 +10,7 @@
  * group an even number of digits). An empty or blank string is zero bytes.
  *
  * Returns 0; -EINVAL for another character or a group with an odd number of
- * digits (*ret_error_pos then gives its 0-based offset, if not NULL); -E2BIG
+ * digits (*ret_error_pos then gives the 0-based offset of the broken pair, if not NULL); -E2BIG
  * when more than `cap` bytes are given. *ret_len is written only on success.
  */
 int pacer_hex_decode(const char *s, uint8_t *buf, size_t cap, size_t *ret_len,
