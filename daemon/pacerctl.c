@@ -22,6 +22,7 @@
 #include "pacer-hex.h"
 #include "pacer-json.h"
 #include "pacer-uuid.h"
+#include "pacer-zones.h"
 
 #define EXIT_USAGE 64
 #define EXIT_DATA 65
@@ -36,6 +37,9 @@ static void usage(FILE *out)
 		     "Offline verbs:\n"
 		     "  decode UUID HEX     decode one characteristic value, print one JSON object\n"
 		     "  dump FILE [--json]  decode every notification of a capture file\n"
+		     "  zones [OPTIONS]     heart-rate and pace zones, race predictions (JSON)\n"
+		     "                      options: --max-hr N --resting-hr N --lthr N --age N\n"
+		     "                      --race DIST=TIME (5k=19:57, half=1:31:35, 800=2:10)\n"
 		     "\n"
 		     "  help                this text\n"
 		     "  version             print the version\n"
@@ -286,6 +290,314 @@ static int verb_dump(int argc, char **argv)
 	return st.n_malformed > 0 ? EXIT_DATA : 0;
 }
 
+typedef enum {
+	ZONES_OPT_MAX_HR,
+	ZONES_OPT_RESTING_HR,
+	ZONES_OPT_LTHR,
+	ZONES_OPT_AGE,
+	ZONES_OPT_RACE,
+	ZONES_OPT_COUNT,
+} ZonesOption;
+
+/* Bounds match pacer_hr_zones_compute()'s, so that a number out of range is named here. */
+static const struct {
+	const char *name;
+	int min;
+	int max;
+} zones_options[ZONES_OPT_COUNT] = {
+	[ZONES_OPT_MAX_HR] = {"--max-hr", 25, 250},
+	[ZONES_OPT_RESTING_HR] = {"--resting-hr", 25, 250},
+	[ZONES_OPT_LTHR] = {"--lthr", 25, 250},
+	[ZONES_OPT_AGE] = {"--age", 5, 110},
+	[ZONES_OPT_RACE] = {"--race", 0, 0},
+};
+
+typedef struct {
+	PacerAthlete athlete;
+	bool seen[ZONES_OPT_COUNT];
+	bool has_race;
+	double race_m;
+	double race_s;
+} ZonesArgs;
+
+static bool is_digit_char(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+/* strtol with the whole string, errno and the option's range checked. */
+static int zones_parse_int(ZonesOption opt, const char *value, int *ret)
+{
+	const char *name = zones_options[opt].name;
+	char *end = NULL;
+	long v;
+
+	if (!is_digit_char(value[0]) && !(value[0] == '-' && is_digit_char(value[1])))
+		return usage_error("zones: %s: '%s' is not a whole number", name, value);
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (*end != '\0' || errno == ERANGE)
+		return usage_error("zones: %s: '%s' is not a whole number", name, value);
+	if (v < zones_options[opt].min || v > zones_options[opt].max)
+		return usage_error("zones: %s: %ld is out of range (%d-%d)", name, v,
+				   zones_options[opt].min, zones_options[opt].max);
+	*ret = (int)v;
+	return 0;
+}
+
+/* "DIST=TIME", e.g. "5k=20:00" or "42195=3:10:49". */
+static int zones_parse_race(const char *value, ZonesArgs *args)
+{
+	const char *eq = strchr(value, '=');
+	char dist[64];
+	size_t n;
+
+	if (!eq)
+		return usage_error("zones: --race: '%s' is not DIST=TIME (e.g. 5k=20:00)", value);
+	n = (size_t)(eq - value);
+	if (n >= sizeof(dist) || n == 0)
+		return usage_error(
+			"zones: --race: DIST '%.*s' is not a race distance (1500m 1mi 3k "
+			"5k 10k 15k half marathon, or metres)",
+			(int)(n < sizeof(dist) ? n : sizeof(dist)), value);
+	memcpy(dist, value, n);
+	dist[n] = '\0';
+	if (pacer_parse_race_distance(dist, &args->race_m) < 0)
+		return usage_error("zones: --race: DIST '%s' is not a race distance (1500m 1mi 3k "
+				   "5k 10k 15k half marathon, or metres)",
+				   dist);
+	if (pacer_parse_duration(eq + 1, &args->race_s) < 0)
+		return usage_error("zones: --race: TIME '%s' is not a time (SS, M:SS or H:MM:SS, "
+				   "above zero)",
+				   eq + 1);
+	args->has_race = true;
+	return 0;
+}
+
+static int zones_set_option(ZonesOption opt, const char *value, ZonesArgs *args)
+{
+	PacerAthlete *a = &args->athlete;
+
+	if (args->seen[opt])
+		return usage_error("zones: %s given twice", zones_options[opt].name);
+	args->seen[opt] = true;
+	switch (opt) {
+	case ZONES_OPT_MAX_HR:
+		return zones_parse_int(opt, value, &a->max_hr);
+	case ZONES_OPT_RESTING_HR:
+		return zones_parse_int(opt, value, &a->resting_hr);
+	case ZONES_OPT_LTHR:
+		return zones_parse_int(opt, value, &a->lthr);
+	case ZONES_OPT_AGE:
+		return zones_parse_int(opt, value, &a->age);
+	case ZONES_OPT_RACE:
+		return zones_parse_race(value, args);
+	case ZONES_OPT_COUNT:
+		break;
+	}
+	return usage_error("zones: internal error: option %d", (int)opt);
+}
+
+static int zones_lookup(const char *arg, size_t len, ZonesOption *ret)
+{
+	for (int i = 0; i < ZONES_OPT_COUNT; i++) {
+		const char *name = zones_options[i].name;
+
+		if (strlen(name) == len && strncmp(arg, name, len) == 0) {
+			*ret = (ZonesOption)i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Accepts "--opt N" and "--opt=N". */
+static int zones_parse_args(int argc, char **argv, ZonesArgs *args)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *eq = strchr(arg, '='), *value;
+		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+		ZonesOption opt;
+		int r;
+
+		if (strncmp(arg, "--", 2) != 0)
+			return usage_error("zones: unexpected argument '%s'", arg);
+		if (zones_lookup(arg, len, &opt) < 0)
+			return usage_error("zones: unknown option '%.*s'", (int)len, arg);
+		if (eq)
+			value = eq + 1;
+		else if (i + 1 < argc)
+			value = argv[++i];
+		else
+			value = "";
+		if (value[0] == '\0')
+			return usage_error("zones: %s needs a value", zones_options[opt].name);
+		r = zones_set_option(opt, value, args);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Names the conflict that pacer_hr_zones_compute() would only call -EINVAL. */
+static int zones_check_hr(const PacerAthlete *a)
+{
+	int max = a->max_hr ? a->max_hr : (a->age ? pacer_hr_max_tanaka(a->age) : 0);
+	const char *max_what = a->max_hr ? "--max-hr" : "the max HR from --age";
+
+	if (a->resting_hr && !a->lthr && !max)
+		return usage_error(
+			"zones: --resting-hr needs --max-hr or --age (Karvonen zones use "
+			"the heart-rate reserve)");
+	if (a->resting_hr && max && a->resting_hr >= max)
+		return usage_error("zones: --resting-hr %d must be below %s (%d)", a->resting_hr,
+				   max_what, max);
+	if (a->lthr && max && a->lthr >= max)
+		return usage_error("zones: --lthr %d must be below %s (%d)", a->lthr, max_what,
+				   max);
+	if (a->lthr && a->resting_hr && a->resting_hr >= a->lthr)
+		return usage_error("zones: --resting-hr %d must be below --lthr %d", a->resting_hr,
+				   a->lthr);
+	return 0;
+}
+
+static void zones_write_bpm(PacerJson *j, const char *key, int bpm)
+{
+	pacer_json_key(j, key);
+	if (bpm < 0)
+		pacer_json_null(j);
+	else
+		pacer_json_int(j, bpm);
+}
+
+static void zones_write_hr(PacerJson *j, const PacerHrZones *hr)
+{
+	pacer_json_key(j, "hr_zones");
+	if (!hr) {
+		pacer_json_null(j);
+		return;
+	}
+	pacer_json_begin_array(j);
+	for (size_t i = 0; i < hr->n_zones; i++) {
+		const PacerHrZone *z = &hr->zones[i];
+
+		pacer_json_begin_object(j);
+		pacer_json_key(j, "zone");
+		pacer_json_int(j, z->zone);
+		pacer_json_key(j, "label");
+		pacer_json_string(j, z->label);
+		pacer_json_key(j, "name");
+		pacer_json_string(j, z->name);
+		zones_write_bpm(j, "min_bpm", z->min_bpm);
+		zones_write_bpm(j, "max_bpm", z->max_bpm);
+		pacer_json_end_object(j);
+	}
+	pacer_json_end_array(j);
+}
+
+static void zones_write_paces(PacerJson *j, const PacerPaceZones *pz)
+{
+	pacer_json_key(j, "pace_zones");
+	if (!pz) {
+		pacer_json_null(j);
+		return;
+	}
+	pacer_json_begin_object(j);
+	for (int id = PACER_PACE_E; id < PACER_PACE_ZONE_COUNT; id++) {
+		pacer_json_key(j, pacer_pace_zone_name((PacerPaceZoneId)id));
+		pacer_json_begin_array(j);
+		pacer_json_fixed(j, pz->zones[id].fast_s_per_km, 1);
+		pacer_json_fixed(j, pz->zones[id].slow_s_per_km, 1);
+		pacer_json_end_array(j);
+	}
+	pacer_json_end_object(j);
+}
+
+static void zones_write_predictions(PacerJson *j, const PacerPaceZones *pz)
+{
+	static const struct {
+		const char *key;
+		double distance_m;
+	} races[] = {{"5k", 5000}, {"10k", 10000}, {"half", 21097.5}, {"marathon", 42195}};
+
+	pacer_json_key(j, "predictions");
+	if (!pz) {
+		pacer_json_null(j);
+		return;
+	}
+	pacer_json_begin_object(j);
+	for (size_t i = 0; i < sizeof(races) / sizeof(races[0]); i++) {
+		double t = pacer_pace_zones_predict(pz, races[i].distance_m);
+
+		pacer_json_key(j, races[i].key);
+		if (t > 0)
+			pacer_json_fixed(j, t, 1);
+		else
+			pacer_json_null(j);
+	}
+	pacer_json_end_object(j);
+}
+
+static int zones_print(const PacerPaceZones *pz, const PacerHrZones *hr)
+{
+	char buf[JSON_BUFFER_SIZE];
+	PacerJson j;
+
+	pacer_json_init(&j, buf, sizeof(buf));
+	pacer_json_begin_object(&j);
+	pacer_json_key(&j, "vdot");
+	if (pz)
+		pacer_json_fixed(&j, pz->vdot, 2);
+	else
+		pacer_json_null(&j);
+	zones_write_paces(&j, pz);
+	zones_write_hr(&j, hr);
+	pacer_json_key(&j, "hr_model");
+	if (hr)
+		pacer_json_string(&j, pacer_hr_model_name(hr->model));
+	else
+		pacer_json_null(&j);
+	zones_write_bpm(&j, "max_hr_bpm", hr && hr->max_hr > 0 ? hr->max_hr : -1);
+	zones_write_predictions(&j, pz);
+	pacer_json_end_object(&j);
+	if (pacer_json_finish(&j) < 0) {
+		fprintf(stderr, "pacerctl: internal error: JSON output too large\n");
+		return EXIT_FAILURE;
+	}
+	puts(buf);
+	return 0;
+}
+
+static int verb_zones(int argc, char **argv)
+{
+	ZonesArgs args = {0};
+	PacerPaceZones pz;
+	PacerHrZones hr;
+	const PacerAthlete *a = &args.athlete;
+	bool has_hr;
+	int r;
+
+	if (argc == 0)
+		return usage_error("zones needs at least one of --max-hr, --resting-hr, --lthr, "
+				   "--age, --race");
+	r = zones_parse_args(argc, argv, &args);
+	if (r != 0)
+		return r;
+	has_hr = a->max_hr || a->resting_hr || a->lthr || a->age;
+	if (has_hr) {
+		r = zones_check_hr(a);
+		if (r != 0)
+			return r;
+		if (pacer_hr_zones_compute(a, &hr) < 0)
+			return usage_error("zones: inconsistent heart-rate options");
+	}
+	if (args.has_race && pacer_pace_zones_compute(args.race_m, args.race_s, &pz) < 0)
+		return usage_error("zones: --race: %g m in %g s is outside the VDOT model (a race "
+				   "of 1-600 minutes, VDOT %g-%g, marathon within 600 minutes)",
+				   args.race_m, args.race_s, PACER_VDOT_MIN, PACER_VDOT_MAX);
+	return zones_print(args.has_race ? &pz : NULL, has_hr ? &hr : NULL);
+}
+
 int main(int argc, char **argv)
 {
 	const char *verb;
@@ -302,6 +614,8 @@ int main(int argc, char **argv)
 		return verb_decode(argc - 2, argv + 2);
 	if (strcmp(verb, "dump") == 0)
 		return verb_dump(argc - 2, argv + 2);
+	if (strcmp(verb, "zones") == 0)
+		return verb_zones(argc - 2, argv + 2);
 	if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
 		usage(stdout);
 		return 0;

@@ -205,6 +205,106 @@ class Dump(unittest.TestCase):
         self.assertIn("No such file", p.stderr)
 
 
+class Zones(unittest.TestCase):
+    def zones(self, *args):
+        p = run("zones", *args)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, "")
+        lines = p.stdout.splitlines()
+        self.assertEqual(len(lines), 1, "one JSON object on one line")
+        return json.loads(lines[0])
+
+    def assert_usage_error(self, *args):
+        p = run("zones", *args)
+        self.assertEqual(p.returncode, EX_USAGE, f"{args}: {p.stderr}")
+        self.assertEqual(p.stdout, "")
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertTrue(p.stderr.startswith("pacerctl: zones"), p.stderr)
+        return p.stderr
+
+    def test_race(self):  # reference §3.3: 19:57 5K is VDOT 49.95, T 4:15/km
+        v = self.zones("--race", "5k=19:57")
+        self.assertAlmostEqual(v["vdot"], 49.95, delta=0.05)
+        self.assertEqual(sorted(v["pace_zones"]), ["E", "I", "M", "R", "T"])
+        fast, slow = v["pace_zones"]["T"]
+        self.assertLessEqual(fast, 255)
+        self.assertGreaterEqual(slow, 255)
+        for fast, slow in v["pace_zones"].values():
+            self.assertLess(fast, slow)
+        self.assertEqual(sorted(v["predictions"]), ["10k", "5k", "half", "marathon"])
+        self.assertAlmostEqual(v["predictions"]["5k"], 1197, delta=1)
+        self.assertAlmostEqual(v["predictions"]["marathon"], 3 * 3600 + 10 * 60 + 49, delta=60)
+        self.assertIsNone(v["hr_zones"])
+        self.assertIsNone(v["hr_model"])
+        self.assertIsNone(v["max_hr_bpm"])
+
+    def test_race_forms(self):
+        a = self.zones("--race=10k=40:00")
+        b = self.zones("--race", "10000=0:40:00")
+        self.assertEqual(a, b)
+        self.assertAlmostEqual(a["vdot"], 51.94, delta=0.01)  # reference §3.1
+
+    def test_percent_max(self):  # reference §3.5
+        v = self.zones("--max-hr", "190")
+        self.assertEqual(v["hr_model"], "percent_max")
+        self.assertEqual(v["max_hr_bpm"], 190)
+        self.assertEqual([z["min_bpm"] for z in v["hr_zones"]], [95, 114, 133, 152, 171])
+        self.assertEqual([z["zone"] for z in v["hr_zones"]], [1, 2, 3, 4, 5])
+        self.assertEqual(v["hr_zones"][-1]["max_bpm"], 190)
+        self.assertEqual(set(v["hr_zones"][0]), {"zone", "label", "name", "min_bpm", "max_bpm"})
+        self.assertIsNone(v["vdot"])
+        self.assertIsNone(v["pace_zones"])
+        self.assertIsNone(v["predictions"])
+
+    def test_karvonen(self):  # reference §3.5
+        v = self.zones("--max-hr=190", "--resting-hr=60")
+        self.assertEqual(v["hr_model"], "karvonen")
+        self.assertEqual([z["min_bpm"] for z in v["hr_zones"]], [125, 138, 151, 164, 177])
+
+    def test_lthr(self):  # reference §3.5, bounds rounded half up
+        v = self.zones("--lthr", "170")
+        self.assertEqual(v["hr_model"], "lthr")
+        self.assertEqual([z["label"] for z in v["hr_zones"]],
+                         ["Z1", "Z2", "Z3", "Z4", "Z5a", "Z5b", "Z5c"])
+        self.assertEqual([z["min_bpm"] for z in v["hr_zones"]],
+                         [None, 145, 153, 162, 170, 175, 180])
+        self.assertIsNone(v["hr_zones"][-1]["max_bpm"])
+        self.assertIsNone(v["max_hr_bpm"])
+
+    def test_age(self):  # Tanaka: 208 - 0.7 * 40 = 180
+        v = self.zones("--age", "40")
+        self.assertEqual(v["max_hr_bpm"], 180)
+        self.assertEqual(v["hr_model"], "percent_max")
+        self.assertEqual(v["hr_zones"][-1]["max_bpm"], 180)
+
+    def test_everything(self):
+        v = self.zones("--lthr", "170", "--max-hr", "190", "--resting-hr", "50", "--age", "40",
+                       "--race", "half=1:31:35")
+        self.assertEqual(v["hr_model"], "lthr")
+        self.assertEqual(v["max_hr_bpm"], 190)
+        self.assertAlmostEqual(v["vdot"], 50, delta=0.1)
+
+    def test_bad_inputs(self):
+        for args in ([], ["--bogus", "1"], ["--max-hr"], ["--max-hr="], ["--max-hr", "abc"],
+                     ["--max-hr", "190x"], ["--max-hr", " 190"], ["--max-hr", "1e2"],
+                     ["--max-hr", "300"], ["--max-hr", "-190"], ["--age", "2"],
+                     ["--lthr", "99999999999999999999"], ["190"],
+                     ["--max-hr", "190", "--max-hr", "180"],
+                     ["--resting-hr", "60"], ["--max-hr", "150", "--resting-hr", "160"],
+                     ["--age", "40", "--lthr", "185"],
+                     ["--race", "5k"], ["--race", "=20:00"], ["--race", "5k="],
+                     ["--race", "5x=20:00"], ["--race", "5k=20:60"], ["--race", "5k=0:00"],
+                     ["--race", "5k=1:00"], ["--race", "-5k=20:00"],
+                     ["--race", "5k=20:00", "extra"]):
+            with self.subTest(args=args):
+                self.assert_usage_error(*args)
+
+    def test_race_errors_name_the_part(self):
+        self.assertIn("DIST '5x'", self.assert_usage_error("--race", "5x=20:00"))
+        self.assertIn("TIME '20:61'", self.assert_usage_error("--race", "5k=20:61"))
+        self.assertIn("DIST=TIME", self.assert_usage_error("--race", "5k"))
+
+
 if __name__ == "__main__":
     result = unittest.main(exit=False, verbosity=2).result
     if result.skipped:
