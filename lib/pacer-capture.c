@@ -130,6 +130,9 @@ static int parse_value(const char *line, size_t at, PacerCaptureRecord *rec,
 
 	while (!is_end(line[stop]))
 		stop++;
+	/* only "\n" or "\r\n" may follow: a line never hides a second one */
+	if (line[stop] != '\0' && strcmp(line + stop, "\n") != 0 && strcmp(line + stop, "\r\n") != 0)
+		return fail(err, stop, "the end of the line");
 	while (stop > at && is_space(line[stop - 1]))
 		stop--;
 	if (stop == at)
@@ -143,6 +146,8 @@ static int parse_value(const char *line, size_t at, PacerCaptureRecord *rec,
 		return fail(err, at, "at most 512 bytes of hex");
 	if (r < 0)
 		return fail(err, at + pos, "hex digits in pairs");
+	if (rec->len == 0)
+		return fail(err, at, "the value's bytes in hex");
 	return 0;
 }
 

@@ -32,8 +32,9 @@ typedef struct {
 /*
  * Decodes one Heart Rate Measurement value.
  *
- * Returns 0, or -EBADMSG when the value is empty or shorter than its flags
- * promise (a set RR flag promises at least one interval). A single stray
+ * Returns 0, or -EBADMSG when the value is empty, shorter than its flags
+ * promise (a set RR flag promises at least one interval), or longer than an
+ * ATT value can be (more than PACER_HR_RR_MAX intervals). A single stray
  * octet after the RR list is dropped and counted in ignored_octets. *ret is
  * written only on success.
  */

@@ -175,7 +175,11 @@ void pacer_json_double(PacerJson *j, double v)
 		pacer_json_int(j, (int64_t)v);
 		return;
 	}
-	for (int prec = 1; prec <= 17; prec++) {
+	/*
+	 * 15 significant digits print every value that came from a short
+	 * decimal as that decimal; only the others need 16 or 17.
+	 */
+	for (int prec = 15; prec <= 17; prec++) {
 		n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
 		if (strtod(tmp, NULL) == v)
 			break;

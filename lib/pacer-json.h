@@ -36,7 +36,7 @@ void pacer_json_string(PacerJson *j, const char *s);
 void pacer_json_int(PacerJson *j, int64_t v);
 void pacer_json_bool(PacerJson *j, bool v);
 void pacer_json_null(PacerJson *j);
-/* Shortest form that reads back as the same double; null if not finite. */
+/* A short form that reads back as the same double ("0.1", not "0.10000000000000001"); null if not finite. */
 void pacer_json_double(PacerJson *j, double v);
 /* At most `decimals` decimals, trailing zeros dropped; null if not finite. */
 void pacer_json_fixed(PacerJson *j, double v, unsigned decimals);

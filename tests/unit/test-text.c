@@ -174,6 +174,9 @@ static void test_capture_errors(void)
 	check_capture_error("1 00:00:00:00:00:00 2a37 06 3", 29);
 	check_capture_error("1 00:00:00:00:00:00 2a37 06 3c 1", 32);
 	check_capture_error("1 00:00:00:00:00:00 2a37 06 q3", 29);
+	check_capture_error("1 00:00:00:00:00:00 2a19 55\rjunk", 28);
+	check_capture_error("1 00:00:00:00:00:00 2a19 55\n2 00:00:00:00:00:00 2a19 55", 28);
+	check_capture_error("1 00:00:00:00:00:00 2a19 -:-", 26);
 }
 
 int main(void)
