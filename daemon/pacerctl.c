@@ -6,6 +6,9 @@
  * (DESIGN.md section 4): 0 success, 64 usage, 65 bad input data, 66 an input
  * file that cannot be read. Errors are one line on stderr; nothing goes to
  * stdout for a command that fails.
+ *
+ * PACER_PRESETS_PATH (the installed presets file) and PACER_PRESETS_SOURCE_PATH
+ * (the source tree's, for running from the build directory) come from meson.
  */
 
 #include <errno.h>
@@ -21,7 +24,9 @@
 #include "pacer-gatt.h"
 #include "pacer-hex.h"
 #include "pacer-json.h"
+#include "pacer-presets.h"
 #include "pacer-uuid.h"
+#include "pacer-workout.h"
 #include "pacer-zones.h"
 
 #define EXIT_USAGE 64
@@ -40,6 +45,9 @@ static void usage(FILE *out)
 		     "  zones [OPTIONS]     heart-rate and pace zones, race predictions (JSON)\n"
 		     "                      options: --max-hr N --resting-hr N --lthr N --age N\n"
 		     "                      --race DIST=TIME (5k=19:57, half=1:31:35, 800=2:10)\n"
+		     "  plan WORKOUT|PRESET [--presets FILE] [zones options]\n"
+		     "                      expand a workout ('10min@E, 4x(400m@5k, 2min rest),\n"
+		     "                      10min@E') or a preset into steps (JSON)\n"
 		     "\n"
 		     "  help                this text\n"
 		     "  version             print the version\n"
@@ -290,35 +298,46 @@ static int verb_dump(int argc, char **argv)
 	return st.n_malformed > 0 ? EXIT_DATA : 0;
 }
 
+/*
+ * The athlete options shared by the verbs that need zones (zones, plan, and
+ * simulate and replay later): --max-hr N --resting-hr N --lthr N --age N
+ * --race DIST=TIME, each as "--opt N" or "--opt=N".
+ */
 typedef enum {
-	ZONES_OPT_MAX_HR,
-	ZONES_OPT_RESTING_HR,
-	ZONES_OPT_LTHR,
-	ZONES_OPT_AGE,
-	ZONES_OPT_RACE,
-	ZONES_OPT_COUNT,
-} ZonesOption;
+	ATHLETE_OPT_MAX_HR,
+	ATHLETE_OPT_RESTING_HR,
+	ATHLETE_OPT_LTHR,
+	ATHLETE_OPT_AGE,
+	ATHLETE_OPT_RACE,
+	ATHLETE_OPT_COUNT,
+} AthleteOption;
 
 /* Bounds match pacer_hr_zones_compute()'s, so that a number out of range is named here. */
 static const struct {
 	const char *name;
 	int min;
 	int max;
-} zones_options[ZONES_OPT_COUNT] = {
-	[ZONES_OPT_MAX_HR] = {"--max-hr", 25, 250},
-	[ZONES_OPT_RESTING_HR] = {"--resting-hr", 25, 250},
-	[ZONES_OPT_LTHR] = {"--lthr", 25, 250},
-	[ZONES_OPT_AGE] = {"--age", 5, 110},
-	[ZONES_OPT_RACE] = {"--race", 0, 0},
+} athlete_options[ATHLETE_OPT_COUNT] = {
+	[ATHLETE_OPT_MAX_HR] = {"--max-hr", 25, 250},
+	[ATHLETE_OPT_RESTING_HR] = {"--resting-hr", 25, 250},
+	[ATHLETE_OPT_LTHR] = {"--lthr", 25, 250},
+	[ATHLETE_OPT_AGE] = {"--age", 5, 110},
+	[ATHLETE_OPT_RACE] = {"--race", 0, 0},
 };
 
 typedef struct {
+	const char *verb; /* for messages: "zones: --max-hr ..." */
 	PacerAthlete athlete;
-	bool seen[ZONES_OPT_COUNT];
+	bool seen[ATHLETE_OPT_COUNT];
 	bool has_race;
 	double race_m;
 	double race_s;
-} ZonesArgs;
+	/* computed by parse_athlete_options() from the above */
+	bool has_hr_zones;
+	PacerHrZones hr_zones;
+	bool has_pace_zones;
+	PacerPaceZones pace_zones;
+} AthleteArgs;
 
 static bool is_digit_char(char ch)
 {
@@ -326,104 +345,161 @@ static bool is_digit_char(char ch)
 }
 
 /* strtol with the whole string, errno and the option's range checked. */
-static int zones_parse_int(ZonesOption opt, const char *value, int *ret)
+static int athlete_parse_int(const AthleteArgs *args, AthleteOption opt, const char *value,
+			     int *ret)
 {
-	const char *name = zones_options[opt].name;
+	const char *name = athlete_options[opt].name;
 	char *end = NULL;
 	long v;
 
 	if (!is_digit_char(value[0]) && !(value[0] == '-' && is_digit_char(value[1])))
-		return usage_error("zones: %s: '%s' is not a whole number", name, value);
+		return usage_error("%s: %s: '%s' is not a whole number", args->verb, name, value);
 	errno = 0;
 	v = strtol(value, &end, 10);
 	if (*end != '\0' || errno == ERANGE)
-		return usage_error("zones: %s: '%s' is not a whole number", name, value);
-	if (v < zones_options[opt].min || v > zones_options[opt].max)
-		return usage_error("zones: %s: %ld is out of range (%d-%d)", name, v,
-				   zones_options[opt].min, zones_options[opt].max);
+		return usage_error("%s: %s: '%s' is not a whole number", args->verb, name, value);
+	if (v < athlete_options[opt].min || v > athlete_options[opt].max)
+		return usage_error("%s: %s: %ld is out of range (%d-%d)", args->verb, name, v,
+				   athlete_options[opt].min, athlete_options[opt].max);
 	*ret = (int)v;
 	return 0;
 }
 
 /* "DIST=TIME", e.g. "5k=20:00" or "42195=3:10:49". */
-static int zones_parse_race(const char *value, ZonesArgs *args)
+static int athlete_parse_race(const char *value, AthleteArgs *args)
 {
 	const char *eq = strchr(value, '=');
 	char dist[64];
 	size_t n;
 
 	if (!eq)
-		return usage_error("zones: --race: '%s' is not DIST=TIME (e.g. 5k=20:00)", value);
+		return usage_error("%s: --race: '%s' is not DIST=TIME (e.g. 5k=20:00)", args->verb,
+				   value);
 	n = (size_t)(eq - value);
 	if (n >= sizeof(dist) || n == 0)
-		return usage_error(
-			"zones: --race: DIST '%.*s' is not a race distance (1500m 1mi 3k "
-			"5k 10k 15k half marathon, or metres)",
-			(int)(n < sizeof(dist) ? n : sizeof(dist)), value);
+		return usage_error("%s: --race: DIST '%.*s' is not a race distance (1500m 1mi 3k "
+				   "5k 10k 15k half marathon, or metres)",
+				   args->verb, (int)(n < sizeof(dist) ? n : sizeof(dist)), value);
 	memcpy(dist, value, n);
 	dist[n] = '\0';
 	if (pacer_parse_race_distance(dist, &args->race_m) < 0)
-		return usage_error("zones: --race: DIST '%s' is not a race distance (1500m 1mi 3k "
+		return usage_error("%s: --race: DIST '%s' is not a race distance (1500m 1mi 3k "
 				   "5k 10k 15k half marathon, or metres)",
-				   dist);
+				   args->verb, dist);
 	if (pacer_parse_duration(eq + 1, &args->race_s) < 0)
-		return usage_error("zones: --race: TIME '%s' is not a time (SS, M:SS or H:MM:SS, "
+		return usage_error("%s: --race: TIME '%s' is not a time (SS, M:SS or H:MM:SS, "
 				   "above zero)",
-				   eq + 1);
+				   args->verb, eq + 1);
 	args->has_race = true;
 	return 0;
 }
 
-static int zones_set_option(ZonesOption opt, const char *value, ZonesArgs *args)
+static int athlete_set_option(AthleteOption opt, const char *value, AthleteArgs *args)
 {
 	PacerAthlete *a = &args->athlete;
 
 	if (args->seen[opt])
-		return usage_error("zones: %s given twice", zones_options[opt].name);
+		return usage_error("%s: %s given twice", args->verb, athlete_options[opt].name);
 	args->seen[opt] = true;
 	switch (opt) {
-	case ZONES_OPT_MAX_HR:
-		return zones_parse_int(opt, value, &a->max_hr);
-	case ZONES_OPT_RESTING_HR:
-		return zones_parse_int(opt, value, &a->resting_hr);
-	case ZONES_OPT_LTHR:
-		return zones_parse_int(opt, value, &a->lthr);
-	case ZONES_OPT_AGE:
-		return zones_parse_int(opt, value, &a->age);
-	case ZONES_OPT_RACE:
-		return zones_parse_race(value, args);
-	case ZONES_OPT_COUNT:
+	case ATHLETE_OPT_MAX_HR:
+		return athlete_parse_int(args, opt, value, &a->max_hr);
+	case ATHLETE_OPT_RESTING_HR:
+		return athlete_parse_int(args, opt, value, &a->resting_hr);
+	case ATHLETE_OPT_LTHR:
+		return athlete_parse_int(args, opt, value, &a->lthr);
+	case ATHLETE_OPT_AGE:
+		return athlete_parse_int(args, opt, value, &a->age);
+	case ATHLETE_OPT_RACE:
+		return athlete_parse_race(value, args);
+	case ATHLETE_OPT_COUNT:
 		break;
 	}
-	return usage_error("zones: internal error: option %d", (int)opt);
+	return usage_error("%s: internal error: option %d", args->verb, (int)opt);
 }
 
-static int zones_lookup(const char *arg, size_t len, ZonesOption *ret)
+static int athlete_lookup(const char *arg, size_t len, AthleteOption *ret)
 {
-	for (int i = 0; i < ZONES_OPT_COUNT; i++) {
-		const char *name = zones_options[i].name;
+	for (int i = 0; i < ATHLETE_OPT_COUNT; i++) {
+		const char *name = athlete_options[i].name;
 
 		if (strlen(name) == len && strncmp(arg, name, len) == 0) {
-			*ret = (ZonesOption)i;
+			*ret = (AthleteOption)i;
 			return 0;
 		}
 	}
 	return -ENOENT;
 }
 
-/* Accepts "--opt N" and "--opt=N". */
-static int zones_parse_args(int argc, char **argv, ZonesArgs *args)
+/* Names the conflict that pacer_hr_zones_compute() would only call -EINVAL. */
+static int athlete_check_hr(const AthleteArgs *args)
 {
+	const PacerAthlete *a = &args->athlete;
+	int max = a->max_hr ? a->max_hr : (a->age ? pacer_hr_max_tanaka(a->age) : 0);
+	const char *max_what = a->max_hr ? "--max-hr" : "the max HR from --age";
+
+	if (a->resting_hr && !a->lthr && !max)
+		return usage_error("%s: --resting-hr needs --max-hr or --age (Karvonen zones use "
+				   "the heart-rate reserve)",
+				   args->verb);
+	if (a->resting_hr && max && a->resting_hr >= max)
+		return usage_error("%s: --resting-hr %d must be below %s (%d)", args->verb,
+				   a->resting_hr, max_what, max);
+	if (a->lthr && max && a->lthr >= max)
+		return usage_error("%s: --lthr %d must be below %s (%d)", args->verb, a->lthr,
+				   max_what, max);
+	if (a->lthr && a->resting_hr && a->resting_hr >= a->lthr)
+		return usage_error("%s: --resting-hr %d must be below --lthr %d", args->verb,
+				   a->resting_hr, a->lthr);
+	return 0;
+}
+
+/* HR zones when any HR option was given, pace zones when a race was. */
+static int athlete_compute_zones(AthleteArgs *args)
+{
+	const PacerAthlete *a = &args->athlete;
+	int r;
+
+	if (a->max_hr || a->resting_hr || a->lthr || a->age) {
+		r = athlete_check_hr(args);
+		if (r != 0)
+			return r;
+		if (pacer_hr_zones_compute(a, &args->hr_zones) < 0)
+			return usage_error("%s: inconsistent heart-rate options", args->verb);
+		args->has_hr_zones = true;
+	}
+	if (args->has_race) {
+		if (pacer_pace_zones_compute(args->race_m, args->race_s, &args->pace_zones) < 0)
+			return usage_error("%s: --race: %g m in %g s is outside the VDOT model (a "
+					   "race of 1-600 minutes, VDOT %g-%g, marathon within "
+					   "600 minutes)",
+					   args->verb, args->race_m, args->race_s, PACER_VDOT_MIN,
+					   PACER_VDOT_MAX);
+		args->has_pace_zones = true;
+	}
+	return 0;
+}
+
+/*
+ * Consumes the athlete options in argv[0..argc) and their values, moving the
+ * other arguments, in their order, to the front of argv (*ret_argc of them);
+ * then computes the zones those options give. Returns 0, or the exit status
+ * of a usage error, which has been printed. args->verb names the verb.
+ */
+static int parse_athlete_options(int argc, char **argv, AthleteArgs *args, int *ret_argc)
+{
+	int n_rest = 0;
+
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i], *eq = strchr(arg, '='), *value;
 		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-		ZonesOption opt;
+		AthleteOption opt;
 		int r;
 
-		if (strncmp(arg, "--", 2) != 0)
-			return usage_error("zones: unexpected argument '%s'", arg);
-		if (zones_lookup(arg, len, &opt) < 0)
-			return usage_error("zones: unknown option '%.*s'", (int)len, arg);
+		if (strncmp(arg, "--", 2) != 0 || athlete_lookup(arg, len, &opt) < 0) {
+			argv[n_rest++] = argv[i];
+			continue;
+		}
 		if (eq)
 			value = eq + 1;
 		else if (i + 1 < argc)
@@ -431,34 +507,25 @@ static int zones_parse_args(int argc, char **argv, ZonesArgs *args)
 		else
 			value = "";
 		if (value[0] == '\0')
-			return usage_error("zones: %s needs a value", zones_options[opt].name);
-		r = zones_set_option(opt, value, args);
+			return usage_error("%s: %s needs a value", args->verb,
+					   athlete_options[opt].name);
+		r = athlete_set_option(opt, value, args);
 		if (r != 0)
 			return r;
 	}
-	return 0;
+	*ret_argc = n_rest;
+	return athlete_compute_zones(args);
 }
 
-/* Names the conflict that pacer_hr_zones_compute() would only call -EINVAL. */
-static int zones_check_hr(const PacerAthlete *a)
+/* The context a workout's targets resolve against. */
+static PacerWorkoutContext athlete_workout_context(const AthleteArgs *args)
 {
-	int max = a->max_hr ? a->max_hr : (a->age ? pacer_hr_max_tanaka(a->age) : 0);
-	const char *max_what = a->max_hr ? "--max-hr" : "the max HR from --age";
+	PacerWorkoutContext ctx = {
+		.pace = args->has_pace_zones ? &args->pace_zones : NULL,
+		.hr = args->has_hr_zones ? &args->hr_zones : NULL,
+	};
 
-	if (a->resting_hr && !a->lthr && !max)
-		return usage_error(
-			"zones: --resting-hr needs --max-hr or --age (Karvonen zones use "
-			"the heart-rate reserve)");
-	if (a->resting_hr && max && a->resting_hr >= max)
-		return usage_error("zones: --resting-hr %d must be below %s (%d)", a->resting_hr,
-				   max_what, max);
-	if (a->lthr && max && a->lthr >= max)
-		return usage_error("zones: --lthr %d must be below %s (%d)", a->lthr, max_what,
-				   max);
-	if (a->lthr && a->resting_hr && a->resting_hr >= a->lthr)
-		return usage_error("zones: --resting-hr %d must be below --lthr %d", a->resting_hr,
-				   a->lthr);
-	return 0;
+	return ctx;
 }
 
 static void zones_write_bpm(PacerJson *j, const char *key, int bpm)
@@ -570,32 +637,277 @@ static int zones_print(const PacerPaceZones *pz, const PacerHrZones *hr)
 
 static int verb_zones(int argc, char **argv)
 {
-	ZonesArgs args = {0};
-	PacerPaceZones pz;
-	PacerHrZones hr;
-	const PacerAthlete *a = &args.athlete;
-	bool has_hr;
+	AthleteArgs args = {.verb = "zones"};
 	int r;
 
 	if (argc == 0)
 		return usage_error("zones needs at least one of --max-hr, --resting-hr, --lthr, "
 				   "--age, --race");
-	r = zones_parse_args(argc, argv, &args);
+	r = parse_athlete_options(argc, argv, &args, &argc);
 	if (r != 0)
 		return r;
-	has_hr = a->max_hr || a->resting_hr || a->lthr || a->age;
-	if (has_hr) {
-		r = zones_check_hr(a);
-		if (r != 0)
-			return r;
-		if (pacer_hr_zones_compute(a, &hr) < 0)
-			return usage_error("zones: inconsistent heart-rate options");
+	if (argc > 0 && strncmp(argv[0], "--", 2) == 0)
+		return usage_error("zones: unknown option '%.*s'", (int)strcspn(argv[0], "="),
+				   argv[0]);
+	if (argc > 0)
+		return usage_error("zones: unexpected argument '%s'", argv[0]);
+	return zones_print(args.has_pace_zones ? &args.pace_zones : NULL,
+			   args.has_hr_zones ? &args.hr_zones : NULL);
+}
+
+/* ---- plan ---- */
+
+#ifndef PACER_PRESETS_PATH
+#define PACER_PRESETS_PATH "/etc/pacer/presets.conf"
+#endif
+#ifndef PACER_PRESETS_SOURCE_PATH
+#define PACER_PRESETS_SOURCE_PATH PACER_PRESETS_PATH
+#endif
+
+#define PRESETS_MAX_SIZE (1024 * 1024)
+#define PLAN_JSON_SIZE	 (128 * 1024)
+
+typedef struct {
+	char *workout; /* all positional arguments joined with spaces */
+	const char *presets_option;
+	char *presets;		  /* the presets file's contents, or NULL */
+	const char *presets_path; /* where they came from */
+	const char *preset;	  /* the name, when the workout is a preset */
+	char text[PACER_WORKOUT_MAX_TEXT + 1];
+} PlanArgs;
+
+/* Reads a whole text file of at most PRESETS_MAX_SIZE octets; 0 or a negative errno. */
+static int read_text_file(const char *path, char **ret)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	buf = malloc(PRESETS_MAX_SIZE + 1);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
 	}
-	if (args.has_race && pacer_pace_zones_compute(args.race_m, args.race_s, &pz) < 0)
-		return usage_error("zones: --race: %g m in %g s is outside the VDOT model (a race "
-				   "of 1-600 minutes, VDOT %g-%g, marathon within 600 minutes)",
-				   args.race_m, args.race_s, PACER_VDOT_MIN, PACER_VDOT_MAX);
-	return zones_print(args.has_race ? &pz : NULL, has_hr ? &hr : NULL);
+	n = fread(buf, 1, PRESETS_MAX_SIZE + 1, f);
+	if (ferror(f))
+		r = -EIO;
+	else if (n > PRESETS_MAX_SIZE)
+		r = -EFBIG;
+	fclose(f);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	buf[n] = '\0';
+	*ret = buf;
+	return 0;
+}
+
+/*
+ * --presets FILE, else $PACER_PRESETS, else the installed file, else the one
+ * in the source tree (for running from the build directory). A file named
+ * by the option or the variable must be readable; the defaults may be
+ * missing, and then there are no presets.
+ */
+static int plan_load_presets(PlanArgs *args)
+{
+	const char *env = getenv("PACER_PRESETS");
+	const char *fallbacks[] = {PACER_PRESETS_PATH, PACER_PRESETS_SOURCE_PATH};
+	const char *explicit_path = args->presets_option;
+	int r;
+
+	if (!explicit_path && env && env[0] != '\0')
+		explicit_path = env;
+	if (explicit_path) {
+		r = read_text_file(explicit_path, &args->presets);
+		if (r < 0) {
+			fprintf(stderr, "pacerctl: plan: %s%s: %s\n",
+				args->presets_option ? "" : "$PACER_PRESETS ", explicit_path,
+				strerror(-r));
+			return EXIT_NOINPUT;
+		}
+		args->presets_path = explicit_path;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(fallbacks) / sizeof(fallbacks[0]); i++) {
+		if (read_text_file(fallbacks[i], &args->presets) == 0) {
+			args->presets_path = fallbacks[i];
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* The workout text: a preset's, when the argument names one, else the argument. */
+static int plan_resolve(PlanArgs *args)
+{
+	int r = -ENOENT;
+
+	if (args->presets)
+		r = pacer_presets_lookup(args->presets, args->workout, args->text,
+					 sizeof(args->text));
+	if (r == -E2BIG) {
+		fprintf(stderr, "pacerctl: plan: preset '%s' (%s): longer than %d characters\n",
+			args->workout, args->presets_path, PACER_WORKOUT_MAX_TEXT);
+		return EXIT_DATA;
+	}
+	if (r == 0) {
+		args->preset = args->workout;
+		return 0;
+	}
+	if (strlen(args->workout) >= sizeof(args->text)) {
+		fprintf(stderr,
+			"pacerctl: plan: column %d: expected a workout of at most %d "
+			"characters\n",
+			PACER_WORKOUT_MAX_TEXT + 1, PACER_WORKOUT_MAX_TEXT);
+		return EXIT_DATA;
+	}
+	snprintf(args->text, sizeof(args->text), "%s", args->workout);
+	return 0;
+}
+
+/* For a word that is neither a workout nor a preset: which presets there are. */
+static void plan_list_presets(const PlanArgs *args, FILE *out)
+{
+	PacerPresetsIter it;
+	PacerPreset p;
+	const char *sep = "";
+	int r;
+
+	if (!args->presets) {
+		fprintf(out, "; no presets file found (--presets FILE)");
+		return;
+	}
+	fprintf(out, "; presets in %s:", args->presets_path);
+	pacer_presets_iter_init(&it, args->presets);
+	while ((r = pacer_presets_iter_next(&it, &p)) != 0) {
+		if (r < 0)
+			continue;
+		fprintf(out, "%s %.*s", sep, (int)p.name_len, p.name);
+		sep = ",";
+	}
+}
+
+static int plan_report_error(const PlanArgs *args, int r, const PacerWorkoutError *err)
+{
+	fputs("pacerctl: plan: ", stderr);
+	if (args->preset)
+		fprintf(stderr, "preset '%s' (%s): ", args->preset, args->presets_path);
+	fprintf(stderr, "column %zu: %s %s", err->column, r == -ENODATA ? "needs" : "expected",
+		err->expected);
+	if (!args->preset && ((args->text[0] >= 'a' && args->text[0] <= 'z') ||
+			      (args->text[0] >= 'A' && args->text[0] <= 'Z')))
+		plan_list_presets(args, stderr);
+	fputc('\n', stderr);
+	return EXIT_DATA;
+}
+
+static int plan_print(const PlanArgs *args, const PacerPlan *plan)
+{
+	char *buf = malloc(PLAN_JSON_SIZE);
+	PacerJson j;
+	int r;
+
+	if (!buf) {
+		fprintf(stderr, "pacerctl: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	pacer_json_init(&j, buf, PLAN_JSON_SIZE);
+	pacer_json_begin_object(&j);
+	pacer_json_key(&j, "workout");
+	pacer_json_string(&j, args->text);
+	pacer_json_key(&j, "preset");
+	if (args->preset)
+		pacer_json_string(&j, args->preset);
+	else
+		pacer_json_null(&j);
+	pacer_plan_write_json_members(plan, &j);
+	pacer_json_end_object(&j);
+	r = pacer_json_finish(&j);
+	if (r < 0)
+		fprintf(stderr, "pacerctl: internal error: JSON output too large\n");
+	else
+		puts(buf);
+	free(buf);
+	return r < 0 ? EXIT_FAILURE : 0;
+}
+
+/* Whatever parse_athlete_options() left: --presets FILE and the workout's words. */
+static int plan_parse_args(int argc, char **argv, PlanArgs *args)
+{
+	int n_words = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "--presets") == 0 || strncmp(arg, "--presets=", 10) == 0) {
+			const char *value =
+				arg[9] == '=' ? arg + 10 : (i + 1 < argc ? argv[++i] : "");
+
+			if (value[0] == '\0')
+				return usage_error("plan: --presets needs a value");
+			if (args->presets_option)
+				return usage_error("plan: --presets given twice");
+			args->presets_option = value;
+		} else if (arg[0] == '-' && arg[1] != '\0') {
+			return usage_error("plan: unknown option '%.*s'", (int)strcspn(arg, "="),
+					   arg);
+		} else {
+			argv[n_words++] = argv[i];
+		}
+	}
+	if (n_words == 0)
+		return usage_error("plan needs a workout (e.g. '10min@E, 4x(400m@5k, 2min rest), "
+				   "10min@E') or a preset name");
+	args->workout = join_args(n_words, argv);
+	if (!args->workout) {
+		fprintf(stderr, "pacerctl: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static int plan_run(PlanArgs *args, const AthleteArgs *athlete)
+{
+	PacerWorkoutContext ctx = athlete_workout_context(athlete);
+	PacerWorkoutError err = {0};
+	PacerPlan *plan;
+	int r;
+
+	r = plan_load_presets(args);
+	if (r != 0)
+		return r;
+	r = plan_resolve(args);
+	if (r != 0)
+		return r;
+	plan = malloc(sizeof(*plan));
+	if (!plan) {
+		fprintf(stderr, "pacerctl: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	r = pacer_workout_parse(args->text, &ctx, plan, &err);
+	r = r < 0 ? plan_report_error(args, r, &err) : plan_print(args, plan);
+	free(plan);
+	return r;
+}
+
+static int verb_plan(int argc, char **argv)
+{
+	AthleteArgs athlete = {.verb = "plan"};
+	PlanArgs args = {0};
+	int r;
+
+	r = parse_athlete_options(argc, argv, &athlete, &argc);
+	if (r == 0)
+		r = plan_parse_args(argc, argv, &args);
+	if (r == 0)
+		r = plan_run(&args, &athlete);
+	free(args.workout);
+	free(args.presets);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -616,6 +928,8 @@ int main(int argc, char **argv)
 		return verb_dump(argc - 2, argv + 2);
 	if (strcmp(verb, "zones") == 0)
 		return verb_zones(argc - 2, argv + 2);
+	if (strcmp(verb, "plan") == 0)
+		return verb_plan(argc - 2, argv + 2);
 	if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
 		usage(stdout);
 		return 0;

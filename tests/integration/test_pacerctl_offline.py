@@ -305,6 +305,154 @@ class Zones(unittest.TestCase):
         self.assertIn("DIST=TIME", self.assert_usage_error("--race", "5k"))
 
 
+
+class Plan(unittest.TestCase):
+    INTERVALS = "10min@E, 4x(400m@5k, 2min rest), 10min@E"
+
+    def run_plan(self, *args, env=None):
+        full_env = dict(os.environ)
+        full_env.pop("PACER_PRESETS", None)
+        full_env.update(env or {})
+        return subprocess.run([PACERCTL, "plan", *args], capture_output=True, text=True,
+                              timeout=30, env=full_env)
+
+    def plan(self, *args, env=None):
+        p = self.run_plan(*args, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, "")
+        lines = p.stdout.splitlines()
+        self.assertEqual(len(lines), 1, "one JSON object on one line")
+        return json.loads(lines[0])
+
+    def assert_fails(self, code, *args, env=None):
+        p = self.run_plan(*args, env=env)
+        self.assertEqual(p.returncode, code, f"{args}: {p.stderr}")
+        self.assertEqual(p.stdout, "")
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertTrue(p.stderr.startswith("pacerctl: plan"), p.stderr)
+        return p.stderr
+
+    def presets_file(self, text):
+        f = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+        f.write(text)
+        f.close()
+        self.addCleanup(os.unlink, f.name)
+        return f.name
+
+    def test_intervals(self):
+        v = self.plan(self.INTERVALS, "--race", "5k=20:00")
+        self.assertEqual(v["workout"], self.INTERVALS)
+        self.assertIsNone(v["preset"])
+        steps = v["steps"]
+        self.assertEqual([s["kind"] for s in steps],
+                         ["warmup"] + ["run", "rest"] * 4 + ["cooldown"])
+        self.assertEqual([s["index"] for s in steps], list(range(10)))
+        self.assertEqual(steps[0]["duration_s"], 600)
+        self.assertNotIn("distance_m", steps[0])
+        self.assertEqual(steps[1]["distance_m"], 400)
+        self.assertNotIn("duration_s", steps[1])
+        self.assertEqual(steps[1]["target"]["label"], "5k")
+        fast, slow = steps[1]["target"]["pace_s_per_km"]  # 20:00 5k: 4:00/km +- 2 %
+        self.assertAlmostEqual(fast, 235.2, delta=0.05)
+        self.assertAlmostEqual(slow, 244.8, delta=0.05)
+        self.assertIsNone(steps[2]["target"])
+        self.assertEqual([(s["rep"], s["reps"]) for s in steps[1:9]],
+                         [(k, 4) for k in (1, 1, 2, 2, 3, 3, 4, 4)])
+        self.assertIsNone(steps[0]["rep"])
+        self.assertIsNone(v["total_duration_s"])
+        self.assertIsNone(v["total_distance_m"])
+
+    def test_design_examples(self):
+        examples = {
+            "10min@E, 4x(400m@5k, 2min rest), 10min@E": 10,
+            "15min@E, 20min@T, 10min@E": 3,
+            "10min@E, 8x(30s@hill, 90s jog), 10min@E": 18,
+            "1mi@6:40/mi negative": 4,
+            "45min@z2": 1,
+            "3x(1km@4:10-4:20/km+cad175-185, 400m jog)": 6,
+        }
+        for text, n in examples.items():
+            with self.subTest(text=text):
+                v = self.plan(text, "--race", "5k=20:00", "--max-hr", "190")
+                self.assertEqual(len(v["steps"]), n)
+
+    def test_heart_rate_and_negative(self):
+        v = self.plan("45min@z2", "--max-hr=190")
+        self.assertEqual(v["steps"][0]["target"]["hr_bpm"], [114, 132])
+        self.assertIsNone(v["steps"][0]["target"]["pace_s_per_km"])
+        self.assertEqual(v["total_duration_s"], 2700)
+        v = self.plan("1mi@6:40/mi negative")
+        self.assertEqual([s["distance_m"] for s in v["steps"]], [400, 400, 400, 409.344])
+        self.assertEqual([s["segment"] for s in v["steps"]], [1, 2, 3, 4])
+        self.assertIsNone(v["steps"][3]["target"]["pace_s_per_km"][0])  # all-out
+        self.assertEqual(v["total_distance_m"], 1609.344)
+
+    def test_preset(self):
+        v = self.plan("intervals", "--race", "5k=20:00")
+        self.assertEqual(v["preset"], "intervals")
+        self.assertEqual(v["workout"], self.INTERVALS)
+        self.assertEqual(len(v["steps"]), 10)
+        self.assertEqual(v["steps"][0]["kind"], "warmup")
+
+    def test_every_shipped_preset(self):
+        for name in ("easy", "long", "intervals", "tempo", "hills", "negative-mile",
+                     "cadence", "5k-time-trial"):
+            with self.subTest(name=name):
+                self.assertEqual(self.plan(name, "--race", "5k=20:00")["preset"], name)
+
+    def test_presets_option_and_variable(self):
+        path = self.presets_file("# mine\nshort = 5min, 2x400m@4:00/km\n")
+        v = self.plan("short", "--presets", path)
+        self.assertEqual(v["preset"], "short")
+        self.assertEqual(len(v["steps"]), 3)
+        v = self.plan("short", env={"PACER_PRESETS": path})
+        self.assertEqual(v["workout"], "5min, 2x400m@4:00/km")
+        # the option wins over the variable; the installed presets are not consulted
+        other = self.presets_file("short = 1min\n")
+        v = self.plan("short", "--presets", other, env={"PACER_PRESETS": path})
+        self.assertEqual(v["workout"], "1min")
+        self.assert_fails(EX_DATAERR, "intervals", "--presets", other)
+
+    def test_syntax_error(self):
+        err = self.assert_fails(EX_DATAERR, "10min@E, 4x(400m@5k 2min rest)", "--race",
+                                "5k=20:00")
+        self.assertEqual(err.strip(), "pacerctl: plan: column 21: expected ',' between "
+                                      "steps or ')' to close the repeat")
+        err = self.assert_fails(EX_DATAERR, "10min@E,", "--race", "5k=20:00")
+        self.assertIn("column 9: expected a distance or a duration", err)
+
+    def test_missing_race_or_hr(self):
+        err = self.assert_fails(EX_DATAERR, self.INTERVALS)
+        self.assertIn("column 7", err)
+        self.assertIn("--race", err)
+        err = self.assert_fails(EX_DATAERR, "intervals")
+        self.assertIn("preset 'intervals'", err)
+        self.assertIn("--race", err)
+        err = self.assert_fails(EX_DATAERR, "45min@z2", "--race", "5k=20:00")
+        self.assertIn("--max-hr", err)
+
+    def test_unknown_word_lists_presets(self):
+        err = self.assert_fails(EX_DATAERR, "intervalz")
+        self.assertIn("column 1", err)
+        self.assertIn("intervals", err)
+
+    def test_usage_errors(self):
+        for args in ([], ["--race", "5k=20:00"], ["10min", "--bogus"], ["10min", "--presets"],
+                     ["10min", "--max-hr", "abc"], ["10min", "--race", "5x=1:00"],
+                     ["10min", "--presets", "a", "--presets", "b"]):
+            with self.subTest(args=args):
+                self.assert_fails(EX_USAGE, *args)
+
+    def test_unreadable_presets(self):
+        err = self.assert_fails(EX_NOINPUT, "easy", "--presets", "/nonexistent/presets.conf")
+        self.assertIn("/nonexistent/presets.conf", err)
+
+    def test_unquoted_words_are_joined(self):
+        v = self.plan("10min@E,", "20min@T", "--race", "5k=20:00")
+        self.assertEqual(v["workout"], "10min@E, 20min@T")
+        self.assertEqual(len(v["steps"]), 2)
+
+
 if __name__ == "__main__":
     result = unittest.main(exit=False, verbosity=2).result
     if result.skipped:
