@@ -28,10 +28,8 @@
 #include "pacer-uuid.h"
 #include "pacer-workout.h"
 #include "pacer-zones.h"
+#include "pacerctl.h"
 
-#define EXIT_USAGE 64
-#define EXIT_DATA 65
-#define EXIT_NOINPUT 66
 
 #define JSON_BUFFER_SIZE 16384
 
@@ -48,6 +46,14 @@ static void usage(FILE *out)
 		     "  plan WORKOUT|PRESET [--presets FILE] [zones options]\n"
 		     "                      expand a workout ('10min@E, 4x(400m@5k, 2min rest),\n"
 		     "                      10min@E') or a preset into steps (JSON)\n"
+		     "  simulate --workout WORKOUT|PRESET [--seed N] [--treadmill]\n"
+		     "           [--treadmill-and-footpod] [--strides] [--fast-rep N[:PCT]]\n"
+		     "           [--contact-loss START:SECONDS] [--footpod-factor F] [zones options]\n"
+		     "                      a virtual runner does the workout; prints a capture\n"
+		     "  replay FILE [--workout WORKOUT|PRESET] [--imperial] [--no-auto-start]\n"
+		     "           [zones options]\n"
+		     "                      run a capture through metrics and coach; prints events\n"
+		     "                      and a summary as JSON Lines\n"
 		     "\n"
 		     "  help                this text\n"
 		     "  version             print the version\n"
@@ -56,7 +62,7 @@ static void usage(FILE *out)
 		     "colons allowed. Exit codes: 0 ok, 64 usage, 65 bad data, 66 unreadable file.\n");
 }
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -102,7 +108,7 @@ static int parse_characteristic(const char *arg, uint16_t *ret)
 }
 
 /* Joins args with spaces so that `decode 2a37 16 3c` works unquoted. */
-static char *join_args(int argc, char **argv)
+char *join_args(int argc, char **argv)
 {
 	size_t total = 1;
 	char *s;
@@ -303,14 +309,6 @@ static int verb_dump(int argc, char **argv)
  * simulate and replay later): --max-hr N --resting-hr N --lthr N --age N
  * --race DIST=TIME, each as "--opt N" or "--opt=N".
  */
-typedef enum {
-	ATHLETE_OPT_MAX_HR,
-	ATHLETE_OPT_RESTING_HR,
-	ATHLETE_OPT_LTHR,
-	ATHLETE_OPT_AGE,
-	ATHLETE_OPT_RACE,
-	ATHLETE_OPT_COUNT,
-} AthleteOption;
 
 /* Bounds match pacer_hr_zones_compute()'s, so that a number out of range is named here. */
 static const struct {
@@ -325,19 +323,6 @@ static const struct {
 	[ATHLETE_OPT_RACE] = {"--race", 0, 0},
 };
 
-typedef struct {
-	const char *verb; /* for messages: "zones: --max-hr ..." */
-	PacerAthlete athlete;
-	bool seen[ATHLETE_OPT_COUNT];
-	bool has_race;
-	double race_m;
-	double race_s;
-	/* computed by parse_athlete_options() from the above */
-	bool has_hr_zones;
-	PacerHrZones hr_zones;
-	bool has_pace_zones;
-	PacerPaceZones pace_zones;
-} AthleteArgs;
 
 static bool is_digit_char(char ch)
 {
@@ -486,7 +471,7 @@ static int athlete_compute_zones(AthleteArgs *args)
  * then computes the zones those options give. Returns 0, or the exit status
  * of a usage error, which has been printed. args->verb names the verb.
  */
-static int parse_athlete_options(int argc, char **argv, AthleteArgs *args, int *ret_argc)
+int parse_athlete_options(int argc, char **argv, AthleteArgs *args, int *ret_argc)
 {
 	int n_rest = 0;
 
@@ -518,7 +503,7 @@ static int parse_athlete_options(int argc, char **argv, AthleteArgs *args, int *
 }
 
 /* The context a workout's targets resolve against. */
-static PacerWorkoutContext athlete_workout_context(const AthleteArgs *args)
+PacerWorkoutContext athlete_workout_context(const AthleteArgs *args)
 {
 	PacerWorkoutContext ctx = {
 		.pace = args->has_pace_zones ? &args->pace_zones : NULL,
@@ -667,17 +652,9 @@ static int verb_zones(int argc, char **argv)
 #define PRESETS_MAX_SIZE (1024 * 1024)
 #define PLAN_JSON_SIZE	 (128 * 1024)
 
-typedef struct {
-	char *workout; /* all positional arguments joined with spaces */
-	const char *presets_option;
-	char *presets;		  /* the presets file's contents, or NULL */
-	const char *presets_path; /* where they came from */
-	const char *preset;	  /* the name, when the workout is a preset */
-	char text[PACER_WORKOUT_MAX_TEXT + 1];
-} PlanArgs;
 
 /* Reads a whole text file of at most PRESETS_MAX_SIZE octets; 0 or a negative errno. */
-static int read_text_file(const char *path, char **ret)
+int read_text_file(const char *path, char **ret)
 {
 	FILE *f = fopen(path, "re");
 	char *buf;
@@ -712,7 +689,7 @@ static int read_text_file(const char *path, char **ret)
  * by the option or the variable must be readable; the defaults may be
  * missing, and then there are no presets.
  */
-static int plan_load_presets(PlanArgs *args)
+int plan_load_presets(PlanArgs *args)
 {
 	const char *env = getenv("PACER_PRESETS");
 	const char *fallbacks[] = {PACER_PRESETS_PATH, PACER_PRESETS_SOURCE_PATH};
@@ -724,7 +701,7 @@ static int plan_load_presets(PlanArgs *args)
 	if (explicit_path) {
 		r = read_text_file(explicit_path, &args->presets);
 		if (r < 0) {
-			fprintf(stderr, "pacerctl: plan: %s%s: %s\n",
+			fprintf(stderr, "pacerctl: %s: %s%s: %s\n", args->verb,
 				args->presets_option ? "" : "$PACER_PRESETS ", explicit_path,
 				strerror(-r));
 			return EXIT_NOINPUT;
@@ -742,7 +719,7 @@ static int plan_load_presets(PlanArgs *args)
 }
 
 /* The workout text: a preset's, when the argument names one, else the argument. */
-static int plan_resolve(PlanArgs *args)
+int plan_resolve(PlanArgs *args)
 {
 	int r = -ENOENT;
 
@@ -750,8 +727,8 @@ static int plan_resolve(PlanArgs *args)
 		r = pacer_presets_lookup(args->presets, args->workout, args->text,
 					 sizeof(args->text));
 	if (r == -E2BIG) {
-		fprintf(stderr, "pacerctl: plan: preset '%s' (%s): longer than %d characters\n",
-			args->workout, args->presets_path, PACER_WORKOUT_MAX_TEXT);
+		fprintf(stderr, "pacerctl: %s: preset '%s' (%s): longer than %d characters\n",
+			args->verb, args->workout, args->presets_path, PACER_WORKOUT_MAX_TEXT);
 		return EXIT_DATA;
 	}
 	if (r == 0) {
@@ -760,9 +737,9 @@ static int plan_resolve(PlanArgs *args)
 	}
 	if (strlen(args->workout) >= sizeof(args->text)) {
 		fprintf(stderr,
-			"pacerctl: plan: column %d: expected a workout of at most %d "
+			"pacerctl: %s: column %d: expected a workout of at most %d "
 			"characters\n",
-			PACER_WORKOUT_MAX_TEXT + 1, PACER_WORKOUT_MAX_TEXT);
+			args->verb, PACER_WORKOUT_MAX_TEXT + 1, PACER_WORKOUT_MAX_TEXT);
 		return EXIT_DATA;
 	}
 	snprintf(args->text, sizeof(args->text), "%s", args->workout);
@@ -791,9 +768,9 @@ static void plan_list_presets(const PlanArgs *args, FILE *out)
 	}
 }
 
-static int plan_report_error(const PlanArgs *args, int r, const PacerWorkoutError *err)
+int plan_report_error(const PlanArgs *args, int r, const PacerWorkoutError *err)
 {
-	fputs("pacerctl: plan: ", stderr);
+	fprintf(stderr, "pacerctl: %s: ", args->verb);
 	if (args->preset)
 		fprintf(stderr, "preset '%s' (%s): ", args->preset, args->presets_path);
 	fprintf(stderr, "column %zu: %s %s", err->column, r == -ENODATA ? "needs" : "expected",
@@ -870,11 +847,10 @@ static int plan_parse_args(int argc, char **argv, PlanArgs *args)
 	return 0;
 }
 
-static int plan_run(PlanArgs *args, const AthleteArgs *athlete)
+int load_workout(PlanArgs *args, const AthleteArgs *athlete, PacerPlan *plan)
 {
 	PacerWorkoutContext ctx = athlete_workout_context(athlete);
 	PacerWorkoutError err = {0};
-	PacerPlan *plan;
 	int r;
 
 	r = plan_load_presets(args);
@@ -883,13 +859,22 @@ static int plan_run(PlanArgs *args, const AthleteArgs *athlete)
 	r = plan_resolve(args);
 	if (r != 0)
 		return r;
-	plan = malloc(sizeof(*plan));
+	r = pacer_workout_parse(args->text, &ctx, plan, &err);
+	return r < 0 ? plan_report_error(args, r, &err) : 0;
+}
+
+static int plan_run(PlanArgs *args, const AthleteArgs *athlete)
+{
+	PacerPlan *plan = malloc(sizeof(*plan));
+	int r;
+
 	if (!plan) {
 		fprintf(stderr, "pacerctl: out of memory\n");
 		return EXIT_FAILURE;
 	}
-	r = pacer_workout_parse(args->text, &ctx, plan, &err);
-	r = r < 0 ? plan_report_error(args, r, &err) : plan_print(args, plan);
+	r = load_workout(args, athlete, plan);
+	if (r == 0)
+		r = plan_print(args, plan);
 	free(plan);
 	return r;
 }
@@ -897,7 +882,7 @@ static int plan_run(PlanArgs *args, const AthleteArgs *athlete)
 static int verb_plan(int argc, char **argv)
 {
 	AthleteArgs athlete = {.verb = "plan"};
-	PlanArgs args = {0};
+	PlanArgs args = {.verb = "plan"};
 	int r;
 
 	r = parse_athlete_options(argc, argv, &athlete, &argc);
@@ -926,6 +911,10 @@ int main(int argc, char **argv)
 		return verb_decode(argc - 2, argv + 2);
 	if (strcmp(verb, "dump") == 0)
 		return verb_dump(argc - 2, argv + 2);
+	if (strcmp(verb, "simulate") == 0)
+		return verb_simulate(argc - 2, argv + 2);
+	if (strcmp(verb, "replay") == 0)
+		return verb_replay(argc - 2, argv + 2);
 	if (strcmp(verb, "zones") == 0)
 		return verb_zones(argc - 2, argv + 2);
 	if (strcmp(verb, "plan") == 0)

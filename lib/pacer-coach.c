@@ -417,10 +417,10 @@ static void emit_step_ended(PacerCoach *c)
 	format_distance(c, a->distance_m, dist, sizeof(dist));
 	format_clock(a->time_s, clock, sizeof(clock));
 	format_pace(c, safe_pace(a->time_s, a->distance_m), pace, sizeof(pace));
-	if (st->rep > 0)
+	if (st->rep > 0 && pacer_step_is_work(st))
 		emit_begin(c, &e, PACER_EVENT_STEP_ENDED, "Rep %u of %u done: %s in %s, %s.", st->rep,
 			   st->reps, dist, clock, pace);
-	else if (a->distance_m < 1.0)
+	else if (a->distance_m < 1.0 || st->kind == PACER_STEP_REST)
 		emit_begin(c, &e, PACER_EVENT_STEP_ENDED, "%s done: %s.", kind_title(st->kind), clock);
 	else
 		emit_begin(c, &e, PACER_EVENT_STEP_ENDED, "%s done: %s in %s, %s.",

@@ -112,6 +112,8 @@ struct PacerSim {
 	double step_start_m;
 	uint64_t end_us;
 	bool done;
+	PacerSimGuideFunc guide;
+	void *guide_data;
 	unsigned work_rep;
 
 	/* the current step's targets */
@@ -469,8 +471,16 @@ static void phase_update(PacerSim *s)
 			begin_step(s, 0);
 		break;
 	case PHASE_STEP:
-		if (step_done(s))
+		if (s->guide) {
+			int g = s->guide(s->guide_data);
+
+			if (g == PACER_SIM_GUIDE_FINISHED)
+				begin_step(s, s->plan->n_steps);
+			else if (g >= 0 && (size_t)g != s->step)
+				begin_step(s, (size_t)g < s->plan->n_steps ? (size_t)g : s->plan->n_steps);
+		} else if (step_done(s)) {
 			begin_step(s, s->step + 1);
+		}
 		break;
 	case PHASE_END:
 		break;
@@ -797,4 +807,10 @@ int pacer_sim_write_line(const PacerSimNotification *n, char *buf, size_t size)
 	if ((size_t)r >= size)
 		return -ENOSPC;
 	return r;
+}
+
+void pacer_sim_set_guide(PacerSim *sim, PacerSimGuideFunc func, void *user_data)
+{
+	sim->guide = func;
+	sim->guide_data = user_data;
 }

@@ -98,6 +98,20 @@ typedef struct {
 typedef struct PacerSim PacerSim;
 
 /*
+ * The runner's watch. Without a guide the runner judges each step's end on
+ * its own true time and distance. With one, it runs the step the guide
+ * names, as a runner follows the coach on their wrist: a step index,
+ * PACER_SIM_GUIDE_WAITING (keep running the first step until the coach
+ * starts) or PACER_SIM_GUIDE_FINISHED (stop and stand).
+ */
+#define PACER_SIM_GUIDE_WAITING (-1)
+#define PACER_SIM_GUIDE_FINISHED (-2)
+
+typedef int (*PacerSimGuideFunc)(void *user_data);
+
+void pacer_sim_set_guide(PacerSim *sim, PacerSimGuideFunc func, void *user_data);
+
+/*
  * Copies the configuration and the plan (neither needs to outlive the call).
  * NULL on ENOMEM or an invalid configuration or plan: no sensor, HR outside
  * 25-250 or resting not below max, a pace outside 120-1200 s/km, a threshold
