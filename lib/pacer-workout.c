@@ -836,14 +836,26 @@ static bool is_plain_easy(const PacerStep *s)
 	return !t->has_pace || (t->has_pace_zone && t->pace_zone == PACER_PACE_E);
 }
 
+/* Repeats, or a step harder than easy running: easy steps around them warm up and cool down. */
+static bool has_structure(const PacerPlan *plan)
+{
+	if (plan->has_repeats)
+		return true;
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		if (plan->steps[i].kind == PACER_STEP_RUN && !is_plain_easy(&plan->steps[i]))
+			return true;
+	}
+	return false;
+}
+
 static void finish_plan(Parser *p)
 {
 	PacerPlan *plan = p->plan;
+	bool structured = has_structure(plan);
 
-	if (plan->has_repeats && p->first_step != NO_STEP &&
-	    is_plain_easy(&plan->steps[p->first_step]))
+	if (structured && p->first_step != NO_STEP && is_plain_easy(&plan->steps[p->first_step]))
 		plan->steps[p->first_step].kind = PACER_STEP_WARMUP;
-	if (plan->has_repeats && p->last_step != NO_STEP && p->last_step != p->first_step &&
+	if (structured && p->last_step != NO_STEP && p->last_step != p->first_step &&
 	    is_plain_easy(&plan->steps[p->last_step]))
 		plan->steps[p->last_step].kind = PACER_STEP_COOLDOWN;
 	for (size_t i = 0; i < plan->n_steps; i++)

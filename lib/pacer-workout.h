@@ -25,7 +25,8 @@
  *
  * Parsing resolves targets against the athlete's zones and expands repeats
  * into a flat list of steps. The first and last steps of a workout that has
- * repeats, when they are plain easy running, become warm-up and cool-down.
+ * repeats or a step harder than easy running, when they are plain easy
+ * running, become warm-up and cool-down.
  *
  * Details:
  *  - Units: s sec min h (durations), m km mi (distances); "m" is metres and
@@ -47,7 +48,8 @@
  *    P*0.99-P*1.02) and the last is all-out: fast 0, slow P*0.98.
  *  - Warm-up and cool-down: the first (last) top-level item, when it is a
  *    single step of kind RUN (no kind word), not negative, with no target or
- *    only E, in a workout with at least one repeat.
+ *    only E, in a workout with at least one repeat or one step of kind RUN
+ *    that is not plain easy running.
  */
 
 #include <stdbool.h>

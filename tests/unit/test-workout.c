@@ -156,13 +156,13 @@ static void test_example_tempo(void)
 	p = parse_ok("15min@E, 20min@T, 10min@E", &a.ctx);
 	CU_ASSERT_EQUAL_FATAL(p->n_steps, 3);
 	CU_ASSERT_FALSE(p->has_repeats);
-	/* no repeats: nothing is a warm-up */
-	check_timed(&p->steps[0], PACER_STEP_RUN, 900);
+	/* easy running around a harder step: warm-up and cool-down */
+	check_timed(&p->steps[0], PACER_STEP_WARMUP, 900);
 	check_timed(&p->steps[1], PACER_STEP_RUN, 1200);
 	check_band(&p->steps[1].target, a.pace.zones[PACER_PACE_T].fast_s_per_km,
 		   a.pace.zones[PACER_PACE_T].slow_s_per_km);
 	CU_ASSERT_EQUAL(p->steps[1].target.pace_zone, PACER_PACE_T);
-	check_timed(&p->steps[2], PACER_STEP_RUN, 600);
+	check_timed(&p->steps[2], PACER_STEP_COOLDOWN, 600);
 	free(p);
 }
 
@@ -679,8 +679,11 @@ static void test_warmup_cooldown(void)
 	check_kinds("10min jog, 4x400m@I, 5min walk", PACER_STEP_JOG, PACER_STEP_WALK);
 	check_kinds("10min@z2, 2x400m@I, 10min@hill", PACER_STEP_RUN, PACER_STEP_RUN);
 	check_kinds("1mi@E negative, 4x400m@I, 1km@E negative", PACER_STEP_RUN, PACER_STEP_RUN);
-	check_kinds("15min@E, 20min@T, 10min@E", PACER_STEP_RUN, PACER_STEP_RUN);
+	check_kinds("15min@E, 20min@T, 10min@E", PACER_STEP_WARMUP, PACER_STEP_COOLDOWN);
 	check_kinds("1x10min@E, 10min@E", PACER_STEP_RUN, PACER_STEP_COOLDOWN);
+	check_kinds("40min@E", PACER_STEP_RUN, PACER_STEP_RUN);
+	check_kinds("20min@E, 20min", PACER_STEP_RUN, PACER_STEP_RUN);
+	check_kinds("10min@E, 1mi@mile negative, 10min@E", PACER_STEP_WARMUP, PACER_STEP_COOLDOWN);
 }
 
 /* ---- JSON ---- */
