@@ -109,7 +109,7 @@ void pacer_coach_config_init(PacerCoachConfig *config)
 		.auto_start_us = 3000000,
 		.auto_pause_us = 3000000,
 		.moving_speed_mps = 1.0,
-		.zone_stable_us = 10000000,
+		.zone_stable_us = 20000000,
 	};
 }
 

@@ -43,7 +43,7 @@ typedef struct {
 	uint64_t auto_start_us;   /* 3 s */
 	uint64_t auto_pause_us;   /* 3 s */
 	double moving_speed_mps;  /* 1.0 m/s: slower is standing for auto-start/pause */
-	uint64_t zone_stable_us;  /* a new HR zone must hold 10 s before zone_changed */
+	uint64_t zone_stable_us;  /* a new HR zone must hold 20 s before zone_changed */
 	bool imperial;            /* messages in miles */
 	PacerHrZones hr_zones;    /* for zone names; n_zones 0 if unknown */
 	PacerTarget free_target;  /* the athlete's default targets during a free run */
