@@ -69,6 +69,7 @@ typedef struct {
 	PlanArgs plan;
 	PacerSimConfig sim;
 	bool has_workout;
+	char *command; /* the arguments as given, for the capture's header */
 } SimulateArgs;
 
 static void pipeline_config(const AthleteArgs *athlete, bool imperial, bool auto_start,
@@ -104,8 +105,6 @@ static int simulate_option(SimulateArgs *a, int argc, char **argv, int *i)
 {
 	bool missing;
 	const char *v;
-	double seed;
-	int r;
 
 	if ((v = option_value(argc, argv, i, "--workout", &missing))) {
 		a->plan.workout = missing ? NULL : strdup(v);
@@ -117,9 +116,15 @@ static int simulate_option(SimulateArgs *a, int argc, char **argv, int *i)
 		return missing ? usage_error("simulate: --presets needs a file") : 0;
 	}
 	if ((v = option_value(argc, argv, i, "--seed", &missing))) {
-		r = parse_double("simulate", "--seed", v, 0, 4294967295.0, &seed);
-		a->sim.seed = (uint64_t)seed;
-		return r;
+		char *end = NULL;
+		unsigned long long seed;
+
+		errno = 0;
+		seed = strtoull(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || v[0] < '0' || v[0] > '9')
+			return usage_error("simulate: --seed wants a whole number from 0, not '%s'", v);
+		a->sim.seed = seed;
+		return 0;
 	}
 	if ((v = option_value(argc, argv, i, "--fast-rep", &missing)))
 		return simulate_script(a, v);
@@ -160,6 +165,34 @@ static void simulate_athlete(SimulateArgs *a, const AthleteArgs *athlete)
 		a->sim.resting_hr = athlete->athlete.resting_hr;
 }
 
+/* The arguments as a shell would take them back: 'each' 'one' 'quoted'. */
+static char *quote_args(int argc, char **argv)
+{
+	size_t size = 1;
+	char *out, *at;
+
+	for (int i = 0; i < argc; i++)
+		size += 3 + 4 * strlen(argv[i]);
+	out = at = calloc(1, size);
+	if (!out)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		*at++ = i ? ' ' : '\'';
+		if (i)
+			*at++ = '\'';
+		for (const char *c = argv[i]; *c; c++) {
+			if (*c == '\'') {
+				memcpy(at, "'\\''", 4);
+				at += 4;
+			} else {
+				*at++ = *c;
+			}
+		}
+		*at++ = '\'';
+	}
+	return out;
+}
+
 /* The runner follows the coach of a pipeline fed with its own notifications. */
 static int simulate_guide(void *user_data)
 {
@@ -185,18 +218,15 @@ static void ignore_event(const PacerEvent *event, void *user_data)
 	(void)user_data;
 }
 
-static void simulate_header(const SimulateArgs *a, int argc, char **argv)
+static void simulate_header(const SimulateArgs *a)
 {
-	printf("# pacerctl simulate: %s\n# seed %llu; arguments:", a->plan.text,
-	       (unsigned long long)a->sim.seed);
-	for (int i = 0; i < argc; i++)
-		printf(" '%s'", argv[i]);
-	printf("\n# replay with the same athlete options to follow the same coach\n"
+	printf("# pacerctl simulate: %s\n# seed %llu; arguments: %s\n", a->plan.text,
+	       (unsigned long long)a->sim.seed, a->command ? a->command : "");
+	printf("# replay with the same athlete options to follow the same coach\n"
 	       "# <t_seconds> <address> <uuid> <hex>\n");
 }
 
-static int simulate_write(const SimulateArgs *a, const AthleteArgs *athlete, PacerPlan *plan,
-			  int argc, char **argv)
+static int simulate_write(const SimulateArgs *a, const AthleteArgs *athlete, PacerPlan *plan)
 {
 	PacerPipelineConfig cfg;
 	PacerPipeline *p;
@@ -217,7 +247,7 @@ static int simulate_write(const SimulateArgs *a, const AthleteArgs *athlete, Pac
 	}
 	pacer_coach_load(pacer_pipeline_get_coach(p), plan, a->plan.text);
 	pacer_sim_set_guide(sim, simulate_guide, p);
-	simulate_header(a, argc, argv);
+	simulate_header(a);
 	while ((r = pacer_sim_next(sim, &n)) == 1) {
 		if (first)
 			next_tick = n.t_us;
@@ -241,6 +271,7 @@ int verb_simulate(int argc, char **argv)
 	int r, n_rest;
 
 	pacer_sim_config_init(&a.sim);
+	a.command = quote_args(argc, argv); /* before the options are moved about */
 	r = parse_athlete_options(argc, argv, &athlete, &n_rest);
 	for (int i = 0; r == 0 && i < n_rest; i++) {
 		r = simulate_option(&a, n_rest, argv, &i);
@@ -256,10 +287,11 @@ int verb_simulate(int argc, char **argv)
 		r = load_workout(&a.plan, &athlete, plan);
 	}
 	if (r == 0)
-		r = simulate_write(&a, &athlete, plan, argc, argv);
+		r = simulate_write(&a, &athlete, plan);
 	free(plan);
 	free(a.plan.workout);
 	free(a.plan.presets);
+	free(a.command);
 	return r;
 }
 
@@ -271,6 +303,7 @@ typedef struct {
 	bool has_workout;
 	bool imperial;
 	bool no_auto_start;
+	bool text;
 	unsigned long events;
 	unsigned long notifications;
 	unsigned long malformed;
@@ -285,6 +318,13 @@ static void replay_event(const PacerEvent *event, void *user_data)
 	a->events++;
 	if (event->type == PACER_EVENT_WORKOUT_FINISHED)
 		a->finished = true;
+	if (a->text) {
+		unsigned t = (unsigned)lround(event->elapsed_s);
+
+		printf("%3u:%02u  %-17s %s\n", t / 60, t % 60,
+		       pacer_event_type_to_string(event->type), event->message);
+		return;
+	}
 	fwrite(event->json, 1, event->json_len, stdout);
 	fputc('\n', stdout);
 }
@@ -310,6 +350,10 @@ static int replay_option(ReplayArgs *a, int argc, char **argv, int *i)
 				   "options instead (--race, --max-hr ...)");
 	if (strcmp(argv[*i], "--imperial") == 0) {
 		a->imperial = true;
+		return 0;
+	}
+	if (strcmp(argv[*i], "--text") == 0) {
+		a->text = true;
 		return 0;
 	}
 	if (strcmp(argv[*i], "--no-auto-start") == 0) {
@@ -385,7 +429,14 @@ static void replay_summary(const ReplayArgs *a, PacerPipeline *p, uint64_t first
 	}
 	pacer_json_end_array(&j);
 	pacer_json_end_object(&j);
-	if (pacer_json_finish(&j) >= 0)
+	if (a->text)
+		printf("%lu notifications from %zu sensor%s over %.1f s (%lu malformed), %.0f m, %lu "
+		       "events\n",
+		       a->notifications, pacer_pipeline_n_sensors(p),
+		       pacer_pipeline_n_sensors(p) == 1 ? "" : "s",
+		       last > first ? (double)(last - first) / 1e6 : 0.0, a->malformed, s->distance_m,
+		       a->events);
+	else if (pacer_json_finish(&j) >= 0)
 		puts(buf);
 }
 

@@ -50,7 +50,7 @@ static void usage(FILE *out)
 		     "           [--treadmill-and-footpod] [--strides] [--fast-rep N[:PCT]]\n"
 		     "           [--contact-loss START:SECONDS] [--footpod-factor F] [zones options]\n"
 		     "                      a virtual runner does the workout; prints a capture\n"
-		     "  replay FILE [--workout WORKOUT|PRESET] [--imperial] [--no-auto-start]\n"
+		     "  replay FILE [--workout WORKOUT|PRESET] [--text] [--imperial] [--no-auto-start]\n"
 		     "           [zones options]\n"
 		     "                      run a capture through metrics and coach; prints events\n"
 		     "                      and a summary as JSON Lines\n"

@@ -36,6 +36,8 @@ typedef struct {
 	double hr_s;
 	double cad_sum;
 	double cad_s;
+	double judged_s; /* time and distance after the grace period: what on_target judges */
+	double judged_m;
 	bool lapped;
 	bool done;
 } StepActual;
@@ -386,10 +388,22 @@ static bool pace_in_band(const PacerTarget *t, double pace)
 	       pace <= t->pace_slow_s_per_km;
 }
 
+/*
+ * Whether a step's pace was on target: judged, like the alerts, after the
+ * grace period (a rep from a standing start is not off target for the
+ * seconds it takes to get going); short steps are judged whole.
+ */
+static double judged_pace(const StepActual *a)
+{
+	if (a->judged_s >= 10.0 && a->judged_s >= a->time_s / 2)
+		return safe_pace(a->judged_s, a->judged_m);
+	return safe_pace(a->time_s, a->distance_m);
+}
+
 /* The actuals of one step, as JSON members (step_ended and the finish summary). */
 static void write_actual(PacerJson *j, const PacerStep *st, const StepActual *a)
 {
-	double pace = safe_pace(a->time_s, a->distance_m);
+	double pace = safe_pace(a->time_s, a->distance_m), judged = judged_pace(a);
 
 	pacer_json_key(j, "actual_duration_s");
 	pacer_json_fixed(j, a->time_s, 1);
@@ -399,8 +413,8 @@ static void write_actual(PacerJson *j, const PacerStep *st, const StepActual *a)
 	key_number(j, "hr_bpm", a->hr_s > 0, a->hr_sum / a->hr_s, 0);
 	key_number(j, "cadence_spm", a->cad_s > 0, a->cad_sum / a->cad_s, 0);
 	pacer_json_key(j, "on_target");
-	if (st->target.has_pace && !st->target.hill && isfinite(pace))
-		pacer_json_bool(j, pace_in_band(&st->target, pace));
+	if (st->target.has_pace && !st->target.hill && isfinite(judged))
+		pacer_json_bool(j, pace_in_band(&st->target, judged));
 	else
 		pacer_json_null(j);
 	pacer_json_key(j, "lapped");
@@ -679,6 +693,10 @@ static void add_slice(PacerCoach *c, const PacerMetricsSnapshot *s, double dt, d
 	if (s->has_cadence && s->cadence_spm > 0) {
 		a->cad_sum += s->cadence_spm * dt;
 		a->cad_s += dt;
+	}
+	if (a->time_s * 1e6 >= (double)c->cfg.grace_us) {
+		a->judged_s += dt;
+		a->judged_m += dd;
 	}
 	a->time_s += dt;
 	a->distance_m += dd;
