@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pacer-pipeline.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,14 @@ PacerNotifyResult pacer_pipeline_notify(PacerPipeline *p, const char *address, u
 	if (pacer_metrics_feed(p->metrics, s->id, &v, t_us) < 0)
 		return PACER_NOTIFY_UNKNOWN;
 	return PACER_NOTIFY_OK;
+}
+
+int pacer_pipeline_register_sensor(PacerPipeline *p, const char *address, PacerSensorKind kind,
+				   uint64_t t_us)
+{
+	if (find_sensor(p, address))
+		return 0;
+	return add_sensor(p, address, kind, t_us) ? 0 : -ENOSPC;
 }
 
 void pacer_pipeline_tick(PacerPipeline *p, uint64_t t_us)

@@ -47,6 +47,14 @@ typedef enum {
 PacerNotifyResult pacer_pipeline_notify(PacerPipeline *p, const char *address, uint16_t uuid16,
 					const uint8_t *value, size_t len, uint64_t t_us);
 
+/*
+ * Registers a sensor whose kind is known before it sends anything (the
+ * daemon's BlueZ client knows it from the services). Returns 0, or -ENOSPC.
+ * A sensor already known keeps its kind.
+ */
+int pacer_pipeline_register_sensor(PacerPipeline *p, const char *address, PacerSensorKind kind,
+				   uint64_t t_us);
+
 /* A metrics snapshot and a coach update at t_us. */
 void pacer_pipeline_tick(PacerPipeline *p, uint64_t t_us);
 

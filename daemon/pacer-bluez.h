@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The BlueZ client: finds and connects the runner's sensors through
+ * org.bluez on the system bus and hands every notification to its caller.
+ *
+ * It follows bluetoothd appearing and vanishing (all device state is dropped
+ * when it goes and rebuilt when it returns), discovers with a filter on the
+ * Heart Rate, RSC and Fitness Machine services over LE, connects the
+ * configured sensors (or, in auto mode, the strongest of each kind), waits
+ * for ServicesResolved, finds characteristics by UUID, subscribes with
+ * AcquireNotify (StartNotify and PropertiesChanged on Value as the fallback),
+ * reads the feature and location characteristics and the battery, and
+ * reconnects after a link loss with a backoff of 1, 2, 4 ... 30 s.
+ * Everything is asynchronous on the thread-default main context.
+ */
+
+#include <gio/gio.h>
+#include <stdint.h>
+
+#include "pacer-metrics.h"
+
+typedef struct _PacerBluez PacerBluez;
+
+#define PACER_BLUEZ_N_SLOTS 3 /* heart rate, footpod, treadmill */
+
+typedef struct {
+	gboolean enabled;
+	gboolean auto_pick; /* the strongest sensor of its kind, else `address` */
+	char address[18];
+} PacerBluezSlotConfig;
+
+typedef struct {
+	char *adapter; /* "hci0", or NULL for the first powered adapter */
+	PacerBluezSlotConfig slots[PACER_BLUEZ_N_SLOTS]; /* indexed by PacerSensorKind */
+	guint pick_window_ms; /* how long auto mode listens before choosing; 1500 */
+	guint backoff_max_s;  /* 30 */
+} PacerBluezConfig;
+
+typedef struct {
+	/* one notification or read value, as it came */
+	void (*value)(const char *address, PacerSensorKind kind, uint16_t uuid16,
+		      const uint8_t *value, size_t len, gpointer user_data);
+	/* subscribed (TRUE) or lost (FALSE) */
+	void (*state)(const char *address, PacerSensorKind kind, gboolean connected,
+		      gpointer user_data);
+} PacerBluezCallbacks;
+
+typedef struct {
+	PacerSensorKind kind;
+	char address[18];
+	char *name;     /* owned by the client; may be NULL */
+	gboolean connected;
+	int battery;    /* percent, -1 unknown */
+	int rssi;       /* dBm, 0 unknown */
+} PacerBluezSensor;
+
+PacerBluez *pacer_bluez_new(const PacerBluezConfig *config, const PacerBluezCallbacks *callbacks,
+			    gpointer user_data);
+/* Starts watching org.bluez on the system bus (DBUS_SYSTEM_BUS_ADDRESS is honoured). */
+void pacer_bluez_start(PacerBluez *bz);
+/* Disconnects our sensors (without waiting) and frees everything. */
+void pacer_bluez_free(PacerBluez *bz);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PacerBluez, pacer_bluez_free)
+
+/* The sensors in use (slot order); fills up to PACER_BLUEZ_N_SLOTS entries, returns the count. */
+guint pacer_bluez_get_sensors(PacerBluez *bz, PacerBluezSensor *ret);
+
+/* Applies a new sensor configuration (after SIGHUP): changed slots start over. */
+void pacer_bluez_reconfigure(PacerBluez *bz, const PacerBluezConfig *config);

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pacer-daemon.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+
+#include "pacer-bluez.h"
+#include "pacer-capture.h"
+#include "pacer-pipeline.h"
+#include "pacer-sim.h"
+#include "pacer-uuid.h"
+
+#define FEED_INTERVAL_MS 20
+#define MALFORMED_LOG_US (60 * G_USEC_PER_SEC)
+#define EXIT_DATAERR 65
+
+typedef struct {
+	PacerEventFunc func;
+	gpointer user_data;
+} Sink;
+
+struct _PacerDaemon {
+	PacerDaemonOptions opts;
+	PacerConfig *config;
+	GMainLoop *loop;
+	int exit_status;
+	GArray *sinks;
+	PacerPipeline *pipeline;
+	PacerBluez *bluez;
+	guint tick_source;
+	guint feed_source;
+	guint watchdog_source;
+	guint signal_sources[3];
+	GHashTable *malformed; /* address -> last time a malformed value was logged */
+	gboolean reload_pending;
+
+	/* replay and simulate: capture time runs `speedup` times faster than the wall clock */
+	gint64 wall_t0;
+	guint64 cap_t0;
+	guint64 next_tick;
+	gboolean started;
+	FILE *replay;
+	unsigned long line_no;
+	PacerCaptureRecord record;
+	gboolean has_record;
+	PacerSim *sim;
+	PacerSimNotification pending;
+	gboolean has_pending;
+};
+
+/* ---- events ---- */
+
+static void on_event(const PacerEvent *event, gpointer user_data)
+{
+	PacerDaemon *d = user_data;
+
+	if (d->opts.events) {
+		fwrite(event->json, 1, event->json_len, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
+	g_debug("event: %s", event->message);
+	for (guint i = 0; i < d->sinks->len; i++) {
+		const Sink *s = &g_array_index(d->sinks, Sink, i);
+
+		s->func(event, s->user_data);
+	}
+}
+
+void pacer_daemon_add_event_sink(PacerDaemon *d, PacerEventFunc func, gpointer user_data)
+{
+	Sink s = {.func = func, .user_data = user_data};
+
+	g_array_append_val(d->sinks, s);
+}
+
+/* ---- the pipeline ---- */
+
+static gboolean make_pipeline(PacerDaemon *d, GError **error)
+{
+	PacerPipelineConfig cfg;
+
+	pacer_config_to_pipeline(d->config, &cfg);
+	/* with BlueZ, connections say when sensors come and go; captures only have silence */
+	cfg.infer_sensor_events = d->opts.mode != PACER_DAEMON_BLUEZ;
+	g_clear_pointer(&d->pipeline, pacer_pipeline_free);
+	d->pipeline = pacer_pipeline_new(&cfg, on_event, d);
+	if (!d->pipeline) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, "out of memory");
+		return FALSE;
+	}
+	if (d->config->coach.plan)
+		pacer_coach_load(pacer_pipeline_get_coach(d->pipeline), d->config->coach.plan,
+				 d->config->coach.workout_text);
+	return TRUE;
+}
+
+static gboolean workout_active(PacerDaemon *d)
+{
+	PacerCoachStatus st;
+
+	pacer_coach_get_status(pacer_pipeline_get_coach(d->pipeline), &st);
+	return st.state == PACER_COACH_RUNNING || st.state == PACER_COACH_PAUSED;
+}
+
+static void notify_value(PacerDaemon *d, const char *address, uint16_t uuid16,
+			 const uint8_t *value, size_t len, guint64 t_us)
+{
+	PacerNotifyResult r = pacer_pipeline_notify(d->pipeline, address, uuid16, value, len, t_us);
+	gint64 now = g_get_monotonic_time();
+	gpointer last;
+
+	if (r != PACER_NOTIFY_MALFORMED)
+		return;
+	/* logged at most once a minute per sensor; every one is counted */
+	last = g_hash_table_lookup(d->malformed, address);
+	if (last && now - GPOINTER_TO_SIZE(last) < MALFORMED_LOG_US)
+		return;
+	g_hash_table_insert(d->malformed, g_strdup(address), GSIZE_TO_POINTER((gsize)now));
+	g_warning("%s: malformed %04x value of %zu bytes, ignored (logged once a minute)", address,
+		  uuid16, len);
+}
+
+/* ---- real sensors ---- */
+
+static gboolean on_tick(gpointer user_data)
+{
+	PacerDaemon *d = user_data;
+
+	pacer_pipeline_tick(d->pipeline, (guint64)g_get_monotonic_time());
+	return G_SOURCE_CONTINUE;
+}
+
+static void bluez_value(const char *address, PacerSensorKind kind, uint16_t uuid16,
+			const uint8_t *value, size_t len, gpointer user_data)
+{
+	PacerDaemon *d = user_data;
+	guint64 now = (guint64)g_get_monotonic_time();
+
+	pacer_pipeline_register_sensor(d->pipeline, address, kind, now);
+	notify_value(d, address, uuid16, value, len, now);
+}
+
+static void bluez_state(const char *address, PacerSensorKind kind, gboolean connected,
+			gpointer user_data)
+{
+	PacerDaemon *d = user_data;
+	guint64 now = (guint64)g_get_monotonic_time();
+
+	pacer_pipeline_register_sensor(d->pipeline, address, kind, now);
+	pacer_coach_sensor(pacer_pipeline_get_coach(d->pipeline), now,
+			   connected ? PACER_EVENT_SENSOR_CONNECTED : PACER_EVENT_SENSOR_LOST, address,
+			   kind, -1);
+}
+
+static void bluez_config(const PacerConfig *c, PacerBluezConfig *ret)
+{
+	const PacerConfigSensor *sensors[] = {&c->sensors.heart_rate, &c->sensors.footpod,
+					      &c->sensors.treadmill};
+
+	*ret = (PacerBluezConfig){.adapter = c->sensors.adapter};
+	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
+		ret->slots[i].enabled = sensors[i]->mode != PACER_CONFIG_SENSOR_NONE;
+		ret->slots[i].auto_pick = sensors[i]->mode == PACER_CONFIG_SENSOR_AUTO;
+		g_strlcpy(ret->slots[i].address, sensors[i]->address, sizeof(ret->slots[i].address));
+	}
+}
+
+static void start_bluez(PacerDaemon *d)
+{
+	static const PacerBluezCallbacks callbacks = {.value = bluez_value, .state = bluez_state};
+	PacerBluezConfig cfg;
+
+	bluez_config(d->config, &cfg);
+	d->bluez = pacer_bluez_new(&cfg, &callbacks, d);
+	pacer_bluez_start(d->bluez);
+	d->tick_source = g_timeout_add(PACER_PIPELINE_TICK_US / 1000, on_tick, d);
+}
+
+/* ---- a capture or the virtual runner, at `speedup` ---- */
+
+/* The capture time the wall clock has reached. */
+static guint64 capture_now(PacerDaemon *d)
+{
+	double wall = (double)(g_get_monotonic_time() - d->wall_t0);
+
+	return d->cap_t0 + (guint64)(wall * d->opts.speedup);
+}
+
+static void tick_until(PacerDaemon *d, guint64 t_us)
+{
+	for (; d->next_tick <= t_us; d->next_tick += PACER_PIPELINE_TICK_US)
+		pacer_pipeline_tick(d->pipeline, d->next_tick);
+}
+
+static void begin_timeline(PacerDaemon *d, guint64 t0)
+{
+	d->started = TRUE;
+	d->cap_t0 = t0;
+	d->next_tick = t0;
+	d->wall_t0 = g_get_monotonic_time();
+}
+
+/* The capture or the simulation is over: the workout ends there, and so does pacerd. */
+static void finish_timeline(PacerDaemon *d, guint64 last_us)
+{
+	tick_until(d, last_us);
+	(void)pacer_coach_stop(pacer_pipeline_get_coach(d->pipeline), last_us);
+	d->feed_source = 0;
+	g_main_loop_quit(d->loop);
+}
+
+/* Reads the next record of the capture; FALSE at its end (or on an error, which sets the status). */
+static gboolean read_record(PacerDaemon *d)
+{
+	g_autofree char *line = NULL;
+	size_t cap = 0;
+	PacerCaptureError err;
+
+	while (getline(&line, &cap, d->replay) >= 0) {
+		int r = pacer_capture_parse_line(line, &d->record, &err);
+
+		d->line_no++;
+		if (r == 1)
+			return TRUE;
+		if (r < 0) {
+			g_printerr("pacerd: %s:%lu:%zu: expected %s\n", d->opts.replay_path, d->line_no,
+				   err.column, err.what);
+			d->exit_status = EXIT_DATAERR;
+			return FALSE;
+		}
+	}
+	return FALSE;
+}
+
+static gboolean on_replay_feed(gpointer user_data)
+{
+	PacerDaemon *d = user_data;
+	guint64 now;
+
+	if (!d->has_record) {
+		finish_timeline(d, d->next_tick);
+		return G_SOURCE_REMOVE;
+	}
+	if (!d->started)
+		begin_timeline(d, d->record.t_us);
+	now = capture_now(d);
+	while (d->has_record && d->record.t_us <= now) {
+		uint16_t u16;
+
+		tick_until(d, d->record.t_us);
+		if (pacer_uuid_to_u16(&d->record.uuid, &u16) == 0)
+			notify_value(d, d->record.address, u16, d->record.value, d->record.len,
+				     d->record.t_us);
+		d->has_record = read_record(d);
+	}
+	if (!d->has_record) {
+		finish_timeline(d, d->record.t_us);
+		return G_SOURCE_REMOVE;
+	}
+	tick_until(d, now);
+	return G_SOURCE_CONTINUE;
+}
+
+static int sim_guide(gpointer user_data)
+{
+	PacerDaemon *d = user_data;
+	PacerCoachStatus st;
+
+	pacer_coach_get_status(pacer_pipeline_get_coach(d->pipeline), &st);
+	switch (st.state) {
+	case PACER_COACH_RUNNING:
+	case PACER_COACH_PAUSED:
+		return st.step;
+	case PACER_COACH_FINISHED:
+		return PACER_SIM_GUIDE_FINISHED;
+	case PACER_COACH_IDLE:
+	case PACER_COACH_READY:
+		break;
+	}
+	return PACER_SIM_GUIDE_WAITING;
+}
+
+static gboolean on_sim_feed(gpointer user_data)
+{
+	PacerDaemon *d = user_data;
+	guint64 now;
+
+	if (!d->started)
+		begin_timeline(d, d->pending.t_us);
+	now = capture_now(d);
+	while (d->has_pending && d->pending.t_us <= now) {
+		const PacerSimNotification *n = &d->pending;
+
+		tick_until(d, n->t_us);
+		notify_value(d, n->address, n->uuid16, n->value, n->len, n->t_us);
+		d->has_pending = pacer_sim_next(d->sim, &d->pending) == 1;
+	}
+	if (!d->has_pending) {
+		finish_timeline(d, d->next_tick);
+		return G_SOURCE_REMOVE;
+	}
+	tick_until(d, now);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean start_replay(PacerDaemon *d, GError **error)
+{
+	d->replay = g_str_equal(d->opts.replay_path, "-") ? stdin : fopen(d->opts.replay_path, "re");
+	if (!d->replay) {
+		int err = errno;
+
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "%s: %s",
+			    d->opts.replay_path, g_strerror(err));
+		return FALSE;
+	}
+	d->has_record = read_record(d);
+	d->feed_source = g_timeout_add(FEED_INTERVAL_MS, on_replay_feed, d);
+	return TRUE;
+}
+
+static gboolean start_simulation(PacerDaemon *d, GError **error)
+{
+	g_autofree char *text = NULL;
+	PacerSimConfig cfg;
+	g_autofree PacerPlan *plan = g_new0(PacerPlan, 1);
+	const PacerConfig *c = d->config;
+
+	if (!pacer_config_resolve_workout(c, d->opts.simulate_workout, plan, &text, NULL, error))
+		return FALSE;
+	pacer_sim_config_init(&cfg);
+	cfg.seed = d->opts.seed;
+	if (c->athlete.has_pace_zones) {
+		const PacerPaceBand *e = &c->athlete.pace_zones.zones[PACER_PACE_E];
+		const PacerPaceBand *t = &c->athlete.pace_zones.zones[PACER_PACE_T];
+
+		cfg.easy_pace_s_per_km = (e->fast_s_per_km + e->slow_s_per_km) / 2.0;
+		cfg.threshold_pace_s_per_km = (t->fast_s_per_km + t->slow_s_per_km) / 2.0;
+	}
+	if (c->athlete.has_hr_zones && c->athlete.hr_zones.max_hr > 0)
+		cfg.max_hr = c->athlete.hr_zones.max_hr;
+	if (c->athlete.resting_hr > 0)
+		cfg.resting_hr = c->athlete.resting_hr;
+	d->sim = pacer_sim_new(&cfg, plan);
+	if (!d->sim) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "the virtual runner cannot run this workout");
+		return FALSE;
+	}
+	pacer_sim_set_guide(d->sim, sim_guide, d);
+	pacer_coach_load(pacer_pipeline_get_coach(d->pipeline), plan, text);
+	d->has_pending = pacer_sim_next(d->sim, &d->pending) == 1;
+	d->feed_source = g_timeout_add(FEED_INTERVAL_MS, on_sim_feed, d);
+	return TRUE;
+}
+
+/* ---- signals, reload, watchdog ---- */
+
+static gboolean on_quit_signal(gpointer user_data)
+{
+	PacerDaemon *d = user_data;
+	guint64 now = d->opts.mode == PACER_DAEMON_BLUEZ ? (guint64)g_get_monotonic_time()
+							  : d->next_tick;
+
+	g_message("stopping: finishing the workout");
+	sd_notify(0, "STOPPING=1");
+	/* a running workout is finished (its summary goes out) before pacerd exits */
+	(void)pacer_coach_stop(pacer_pipeline_get_coach(d->pipeline), now);
+	g_main_loop_quit(d->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+/* Applies a configuration read again: now, or once the running workout is over. */
+static void apply_reload(PacerDaemon *d)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PacerConfig) fresh = NULL;
+
+	if (!d->opts.config_path) {
+		g_message("no configuration file to reload");
+		return;
+	}
+	fresh = pacer_config_load(d->opts.config_path, NULL, NULL, &error);
+	if (!fresh) {
+		g_warning("configuration not reloaded, the old one stays: %s", error->message);
+		return;
+	}
+	if (workout_active(d)) {
+		g_message("configuration read; applied when the running workout ends");
+		g_clear_pointer(&d->config, pacer_config_free);
+		d->config = g_steal_pointer(&fresh);
+		d->reload_pending = TRUE;
+		return;
+	}
+	g_clear_pointer(&d->config, pacer_config_free);
+	d->config = g_steal_pointer(&fresh);
+	if (!make_pipeline(d, &error))
+		g_warning("cannot rebuild the pipeline: %s", error->message);
+	if (d->bluez) {
+		PacerBluezConfig cfg;
+
+		bluez_config(d->config, &cfg);
+		pacer_bluez_reconfigure(d->bluez, &cfg);
+	}
+	d->reload_pending = FALSE;
+	g_message("configuration reloaded from %s", d->opts.config_path);
+}
+
+static gboolean on_reload_signal(gpointer user_data)
+{
+	apply_reload(user_data);
+	return G_SOURCE_CONTINUE;
+}
+
+/* A reload that waited for the workout: applied once it has finished. */
+static void on_event_reload(const PacerEvent *event, gpointer user_data)
+{
+	PacerDaemon *d = user_data;
+
+	if (event->type == PACER_EVENT_WORKOUT_FINISHED && d->reload_pending)
+		g_idle_add_once((GSourceOnceFunc)apply_reload, d);
+}
+
+static gboolean on_watchdog(gpointer user_data)
+{
+	sd_notify(0, "WATCHDOG=1");
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- life cycle ---- */
+
+PacerDaemon *pacer_daemon_new(const PacerDaemonOptions *options, PacerConfig *config,
+			      GError **error)
+{
+	g_autoptr(PacerDaemon) d = g_new0(PacerDaemon, 1);
+
+	d->opts = *options;
+	d->opts.config_path = g_strdup(options->config_path);
+	d->opts.replay_path = g_strdup(options->replay_path);
+	d->opts.simulate_workout = g_strdup(options->simulate_workout);
+	if (d->opts.speedup <= 0)
+		d->opts.speedup = 1.0;
+	d->config = config;
+	d->loop = g_main_loop_new(NULL, FALSE);
+	d->sinks = g_array_new(FALSE, FALSE, sizeof(Sink));
+	d->malformed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	pacer_daemon_add_event_sink(d, on_event_reload, d);
+	if (!make_pipeline(d, error))
+		return NULL;
+	return g_steal_pointer(&d);
+}
+
+void pacer_daemon_free(PacerDaemon *d)
+{
+	if (!d)
+		return;
+	for (guint i = 0; i < G_N_ELEMENTS(d->signal_sources); i++)
+		g_clear_handle_id(&d->signal_sources[i], g_source_remove);
+	g_clear_handle_id(&d->tick_source, g_source_remove);
+	g_clear_handle_id(&d->feed_source, g_source_remove);
+	g_clear_handle_id(&d->watchdog_source, g_source_remove);
+	g_clear_pointer(&d->bluez, pacer_bluez_free);
+	g_clear_pointer(&d->sim, pacer_sim_free);
+	if (d->replay && d->replay != stdin)
+		fclose(d->replay);
+	g_clear_pointer(&d->pipeline, pacer_pipeline_free);
+	g_clear_pointer(&d->config, pacer_config_free);
+	g_clear_pointer(&d->loop, g_main_loop_unref);
+	g_clear_pointer(&d->sinks, g_array_unref);
+	g_clear_pointer(&d->malformed, g_hash_table_unref);
+	g_free(d->opts.config_path);
+	g_free(d->opts.replay_path);
+	g_free(d->opts.simulate_workout);
+	g_free(d);
+}
+
+static gboolean start_source(PacerDaemon *d, GError **error)
+{
+	switch (d->opts.mode) {
+	case PACER_DAEMON_BLUEZ:
+		start_bluez(d);
+		return TRUE;
+	case PACER_DAEMON_REPLAY:
+		return start_replay(d, error);
+	case PACER_DAEMON_SIMULATE:
+		return start_simulation(d, error);
+	}
+	return FALSE;
+}
+
+int pacer_daemon_run(PacerDaemon *d)
+{
+	g_autoptr(GError) error = NULL;
+	guint64 watchdog_us = 0;
+
+	d->signal_sources[0] = g_unix_signal_add(SIGTERM, on_quit_signal, d);
+	d->signal_sources[1] = g_unix_signal_add(SIGINT, on_quit_signal, d);
+	d->signal_sources[2] = g_unix_signal_add(SIGHUP, on_reload_signal, d);
+	if (!start_source(d, &error)) {
+		g_printerr("pacerd: %s\n", error->message);
+		return g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? 66 : 65;
+	}
+	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0)
+		d->watchdog_source = g_timeout_add(MAX(watchdog_us / 2000, 1), on_watchdog, d);
+	sd_notify(0, "READY=1");
+	g_message("running");
+	g_main_loop_run(d->loop);
+	return d->exit_status;
+}
