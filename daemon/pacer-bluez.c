@@ -488,12 +488,14 @@ static void slot_lost(Slot *s, const char *why)
 	if (why)
 		g_message("%s '%s' (%s): %s", pacer_sensor_kind_to_string(s->kind),
 			  s->name ? s->name : "", s->address, why);
+	if (s->state == SLOT_BACKOFF)
+		return; /* told twice (the socket and Connected=false) */
 	slot_teardown(s);
 	s->state = SLOT_BACKOFF;
 	delay = s->backoff_s == 0 ? 1 : MIN(s->backoff_s * 2, s->bz->cfg.backoff_max_s);
 	s->backoff_s = delay;
-	/* the first retry comes within a second */
-	s->timer = g_timeout_add_seconds(delay, on_backoff, s);
+	/* the first retry comes within a second (not g_timeout_add_seconds: it rounds up) */
+	s->timer = g_timeout_add(delay * 1000, on_backoff, s);
 	evaluate(s->bz);
 }
 
