@@ -485,11 +485,11 @@ static void slot_lost(Slot *s, const char *why)
 {
 	guint delay;
 
+	if (s->state == SLOT_BACKOFF)
+		return; /* told twice (the socket and Connected=false) */
 	if (why)
 		g_message("%s '%s' (%s): %s", pacer_sensor_kind_to_string(s->kind),
 			  s->name ? s->name : "", s->address, why);
-	if (s->state == SLOT_BACKOFF)
-		return; /* told twice (the socket and Connected=false) */
 	slot_teardown(s);
 	s->state = SLOT_BACKOFF;
 	delay = s->backoff_s == 0 ? 1 : MIN(s->backoff_s * 2, s->bz->cfg.backoff_max_s);
