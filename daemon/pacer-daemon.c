@@ -22,12 +22,24 @@ typedef struct {
 	gpointer user_data;
 } Sink;
 
+typedef struct {
+	PacerTickFunc func;
+	gpointer user_data;
+} TickSink;
+
+typedef struct {
+	PacerSensorsChangedFunc func;
+	gpointer user_data;
+} SensorsSink;
+
 struct _PacerDaemon {
 	PacerDaemonOptions opts;
 	PacerConfig *config;
 	GMainLoop *loop;
 	int exit_status;
 	GArray *sinks;
+	GArray *tick_sinks;
+	GArray *sensors_sinks;
 	PacerPipeline *pipeline;
 	PacerBluez *bluez;
 	guint tick_source;
@@ -78,6 +90,31 @@ void pacer_daemon_add_event_sink(PacerDaemon *d, PacerEventFunc func, gpointer u
 }
 
 /* ---- the pipeline ---- */
+
+/* One pipeline tick, and its snapshot to whoever wants it. */
+static void tick(PacerDaemon *d, guint64 t_us)
+{
+	PacerCoachStatus status;
+
+	pacer_pipeline_tick(d->pipeline, t_us);
+	if (d->tick_sinks->len == 0)
+		return;
+	pacer_coach_get_status(pacer_pipeline_get_coach(d->pipeline), &status);
+	for (guint i = 0; i < d->tick_sinks->len; i++) {
+		const TickSink *s = &g_array_index(d->tick_sinks, TickSink, i);
+
+		s->func(pacer_pipeline_get_snapshot(d->pipeline), &status, s->user_data);
+	}
+}
+
+static void sensors_changed(PacerDaemon *d)
+{
+	for (guint i = 0; i < d->sensors_sinks->len; i++) {
+		const SensorsSink *s = &g_array_index(d->sensors_sinks, SensorsSink, i);
+
+		s->func(s->user_data);
+	}
+}
 
 static gboolean make_pipeline(PacerDaemon *d, GError **error)
 {
@@ -130,7 +167,7 @@ static gboolean on_tick(gpointer user_data)
 {
 	PacerDaemon *d = user_data;
 
-	pacer_pipeline_tick(d->pipeline, (guint64)g_get_monotonic_time());
+	tick(d, (guint64)g_get_monotonic_time());
 	return G_SOURCE_CONTINUE;
 }
 
@@ -154,6 +191,7 @@ static void bluez_state(const char *address, PacerSensorKind kind, gboolean conn
 	pacer_coach_sensor(pacer_pipeline_get_coach(d->pipeline), now,
 			   connected ? PACER_EVENT_SENSOR_CONNECTED : PACER_EVENT_SENSOR_LOST, address,
 			   kind, -1);
+	sensors_changed(d);
 }
 
 static void bluez_config(const PacerConfig *c, PacerBluezConfig *ret)
@@ -193,7 +231,7 @@ static guint64 capture_now(PacerDaemon *d)
 static void tick_until(PacerDaemon *d, guint64 t_us)
 {
 	for (; d->next_tick <= t_us; d->next_tick += PACER_PIPELINE_TICK_US)
-		pacer_pipeline_tick(d->pipeline, d->next_tick);
+		tick(d, d->next_tick);
 }
 
 static void begin_timeline(PacerDaemon *d, guint64 t0)
@@ -446,6 +484,8 @@ PacerDaemon *pacer_daemon_new(const PacerDaemonOptions *options, PacerConfig *co
 	d->config = config;
 	d->loop = g_main_loop_new(NULL, FALSE);
 	d->sinks = g_array_new(FALSE, FALSE, sizeof(Sink));
+	d->tick_sinks = g_array_new(FALSE, FALSE, sizeof(TickSink));
+	d->sensors_sinks = g_array_new(FALSE, FALSE, sizeof(SensorsSink));
 	d->malformed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	pacer_daemon_add_event_sink(d, on_event_reload, d);
 	if (!make_pipeline(d, error))
@@ -470,6 +510,8 @@ void pacer_daemon_free(PacerDaemon *d)
 	g_clear_pointer(&d->config, pacer_config_free);
 	g_clear_pointer(&d->loop, g_main_loop_unref);
 	g_clear_pointer(&d->sinks, g_array_unref);
+	g_clear_pointer(&d->tick_sinks, g_array_unref);
+	g_clear_pointer(&d->sensors_sinks, g_array_unref);
 	g_clear_pointer(&d->malformed, g_hash_table_unref);
 	g_free(d->opts.config_path);
 	g_free(d->opts.replay_path);
@@ -509,4 +551,128 @@ int pacer_daemon_run(PacerDaemon *d)
 	g_message("running");
 	g_main_loop_run(d->loop);
 	return d->exit_status;
+}
+
+/* ---- what the front ends use ---- */
+
+G_DEFINE_QUARK(pacer-daemon-error-quark, pacer_daemon_error)
+
+void pacer_daemon_add_tick_sink(PacerDaemon *d, PacerTickFunc func, gpointer user_data)
+{
+	TickSink s = {.func = func, .user_data = user_data};
+
+	g_array_append_val(d->tick_sinks, s);
+}
+
+void pacer_daemon_add_sensors_sink(PacerDaemon *d, PacerSensorsChangedFunc func, gpointer user_data)
+{
+	SensorsSink s = {.func = func, .user_data = user_data};
+
+	g_array_append_val(d->sensors_sinks, s);
+}
+
+const PacerConfig *pacer_daemon_get_config(PacerDaemon *d)
+{
+	return d->config;
+}
+
+PacerPipeline *pacer_daemon_get_pipeline(PacerDaemon *d)
+{
+	return d->pipeline;
+}
+
+GMainLoop *pacer_daemon_get_loop(PacerDaemon *d)
+{
+	return d->loop;
+}
+
+guint64 pacer_daemon_now(PacerDaemon *d)
+{
+	if (d->opts.mode == PACER_DAEMON_BLUEZ)
+		return (guint64)g_get_monotonic_time();
+	return d->next_tick;
+}
+
+guint pacer_daemon_get_sensors(PacerDaemon *d, PacerDaemonSensor *ret, guint max)
+{
+	guint n = 0;
+
+	if (d->bluez) {
+		PacerBluezSensor s[PACER_BLUEZ_N_SLOTS];
+		guint k = pacer_bluez_get_sensors(d->bluez, s);
+
+		for (guint i = 0; i < k && n < max; i++, n++) {
+			ret[n] = (PacerDaemonSensor){.kind = s[i].kind, .connected = s[i].connected,
+						     .battery = s[i].battery, .rssi = s[i].rssi};
+			g_strlcpy(ret[n].address, s[i].address, sizeof(ret[n].address));
+			g_strlcpy(ret[n].name, s[i].name ? s[i].name : "", sizeof(ret[n].name));
+		}
+		return n;
+	}
+	for (size_t i = 0; i < pacer_pipeline_n_sensors(d->pipeline) && n < max; i++, n++) {
+		const PacerPipelineSensor *ps = pacer_pipeline_get_sensor(d->pipeline, i);
+
+		ret[n] = (PacerDaemonSensor){.kind = ps->kind, .connected = !ps->lost,
+					     .battery = ps->battery_pct};
+		g_strlcpy(ret[n].address, ps->address, sizeof(ret[n].address));
+	}
+	return n;
+}
+
+static gboolean command_result(int r, const char *what, GError **error)
+{
+	if (r == 0)
+		return TRUE;
+	if (r == -EALREADY || r == -EBUSY)
+		g_set_error(error, PACER_DAEMON_ERROR, PACER_DAEMON_ERROR_BUSY, "cannot %s: %s", what,
+			    "a workout is already running");
+	else
+		g_set_error(error, PACER_DAEMON_ERROR, PACER_DAEMON_ERROR_NOT_RUNNING,
+			    "cannot %s: no workout is running", what);
+	return FALSE;
+}
+
+gboolean pacer_daemon_start_workout(PacerDaemon *d, const char *workout, GError **error)
+{
+	PacerCoach *coach = pacer_pipeline_get_coach(d->pipeline);
+	g_autofree PacerPlan *plan = g_new0(PacerPlan, 1);
+	g_autofree char *text = NULL;
+	g_autoptr(GError) local = NULL;
+
+	if (workout_active(d))
+		return command_result(-EBUSY, "start", error);
+	if (workout && workout[0] != '\0') {
+		if (!pacer_config_resolve_workout(d->config, workout, plan, &text, NULL, &local)) {
+			g_set_error(error, PACER_DAEMON_ERROR, PACER_DAEMON_ERROR_INVALID_WORKOUT,
+				    "%s", local->message);
+			return FALSE;
+		}
+		if (pacer_coach_load(coach, plan, text) < 0)
+			return command_result(-EBUSY, "start", error);
+	}
+	return command_result(pacer_coach_start(coach, pacer_daemon_now(d)), "start", error);
+}
+
+gboolean pacer_daemon_stop_workout(PacerDaemon *d, GError **error)
+{
+	return command_result(pacer_coach_stop(pacer_pipeline_get_coach(d->pipeline), pacer_daemon_now(d)),
+			      "stop", error);
+}
+
+gboolean pacer_daemon_lap(PacerDaemon *d, GError **error)
+{
+	return command_result(pacer_coach_lap(pacer_pipeline_get_coach(d->pipeline), pacer_daemon_now(d)),
+			      "lap", error);
+}
+
+gboolean pacer_daemon_pause(PacerDaemon *d, GError **error)
+{
+	return command_result(pacer_coach_pause(pacer_pipeline_get_coach(d->pipeline), pacer_daemon_now(d)),
+			      "pause", error);
+}
+
+gboolean pacer_daemon_resume(PacerDaemon *d, GError **error)
+{
+	return command_result(pacer_coach_resume(pacer_pipeline_get_coach(d->pipeline), pacer_daemon_now(d)),
+			      "resume", error);
 }

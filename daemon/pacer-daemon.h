@@ -12,6 +12,7 @@
 
 #include "pacer-config.h"
 #include "pacer-event.h"
+#include "pacer-pipeline.h"
 
 typedef enum {
 	PACER_DAEMON_BLUEZ,    /* real sensors through bluetoothd */
@@ -43,3 +44,51 @@ int pacer_daemon_run(PacerDaemon *d);
 
 /* Another consumer of every event (MQTT, D-Bus, the recorder). */
 void pacer_daemon_add_event_sink(PacerDaemon *d, PacerEventFunc func, gpointer user_data);
+
+/*
+ * Called after every pipeline tick (4 times a second of pipeline time) with
+ * the fresh snapshot and the coach's status; consumers rate-limit
+ * themselves. The snapshot's RR list holds the intervals since the previous
+ * tick only: a consumer that publishes less often collects them.
+ */
+typedef void (*PacerTickFunc)(const PacerMetricsSnapshot *snapshot, const PacerCoachStatus *status,
+			      gpointer user_data);
+void pacer_daemon_add_tick_sink(PacerDaemon *d, PacerTickFunc func, gpointer user_data);
+
+/* Called when a sensor is connected or lost (BlueZ mode), or its battery changes. */
+typedef void (*PacerSensorsChangedFunc)(gpointer user_data);
+void pacer_daemon_add_sensors_sink(PacerDaemon *d, PacerSensorsChangedFunc func, gpointer user_data);
+
+const PacerConfig *pacer_daemon_get_config(PacerDaemon *d);
+PacerPipeline *pacer_daemon_get_pipeline(PacerDaemon *d);
+GMainLoop *pacer_daemon_get_loop(PacerDaemon *d);
+/* The current time of the pipeline (monotonic, or the capture's in a replay). */
+guint64 pacer_daemon_now(PacerDaemon *d);
+
+/* The sensors in use with their state (BlueZ mode; from the pipeline otherwise). */
+typedef struct {
+	char address[18];
+	PacerSensorKind kind;
+	char name[64]; /* "" when unknown */
+	gboolean connected;
+	int battery; /* percent, -1 unknown */
+	int rssi;    /* dBm, 0 unknown */
+} PacerDaemonSensor;
+guint pacer_daemon_get_sensors(PacerDaemon *d, PacerDaemonSensor *ret, guint max);
+
+/* Errors of the workout commands, for MQTT and D-Bus. */
+#define PACER_DAEMON_ERROR (pacer_daemon_error_quark())
+typedef enum {
+	PACER_DAEMON_ERROR_INVALID_WORKOUT, /* the text does not parse, or names no preset */
+	PACER_DAEMON_ERROR_BUSY,            /* a workout is already running */
+	PACER_DAEMON_ERROR_NOT_RUNNING,     /* no workout to stop, lap, pause or resume */
+	PACER_DAEMON_ERROR_FAILED,
+} PacerDaemonError;
+GQuark pacer_daemon_error_quark(void);
+
+/* The commands every front end shares: MQTT cmd/, D-Bus methods. */
+gboolean pacer_daemon_start_workout(PacerDaemon *d, const char *workout, GError **error);
+gboolean pacer_daemon_stop_workout(PacerDaemon *d, GError **error);
+gboolean pacer_daemon_lap(PacerDaemon *d, GError **error);
+gboolean pacer_daemon_pause(PacerDaemon *d, GError **error);
+gboolean pacer_daemon_resume(PacerDaemon *d, GError **error);
