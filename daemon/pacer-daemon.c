@@ -61,6 +61,8 @@ struct _PacerDaemon {
 	PacerSim *sim;
 	PacerSimNotification pending;
 	gboolean has_pending;
+
+	/* front ends, each owned here (added by their modules) */
 };
 
 /* ---- events ---- */
@@ -499,6 +501,7 @@ void pacer_daemon_free(PacerDaemon *d)
 		return;
 	for (guint i = 0; i < G_N_ELEMENTS(d->signal_sources); i++)
 		g_clear_handle_id(&d->signal_sources[i], g_source_remove);
+	/* front ends go first: they hold on to the pipeline */
 	g_clear_handle_id(&d->tick_source, g_source_remove);
 	g_clear_handle_id(&d->feed_source, g_source_remove);
 	g_clear_handle_id(&d->watchdog_source, g_source_remove);
@@ -517,6 +520,13 @@ void pacer_daemon_free(PacerDaemon *d)
 	g_free(d->opts.replay_path);
 	g_free(d->opts.simulate_workout);
 	g_free(d);
+}
+
+/* The front ends: MQTT, the D-Bus service, the recorder. */
+static gboolean start_frontends(PacerDaemon *d, GError **error)
+{
+	/* each front end starts here */
+	return TRUE;
 }
 
 static gboolean start_source(PacerDaemon *d, GError **error)
@@ -541,6 +551,10 @@ int pacer_daemon_run(PacerDaemon *d)
 	d->signal_sources[0] = g_unix_signal_add(SIGTERM, on_quit_signal, d);
 	d->signal_sources[1] = g_unix_signal_add(SIGINT, on_quit_signal, d);
 	d->signal_sources[2] = g_unix_signal_add(SIGHUP, on_reload_signal, d);
+	if (!start_frontends(d, &error)) {
+		g_printerr("pacerd: %s\n", error->message);
+		return 69;
+	}
 	if (!start_source(d, &error)) {
 		g_printerr("pacerd: %s\n", error->message);
 		return g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? 66 : 65;
