@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pacer-gatt-json.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+
+#include "pacer-text.h"
 
 static void write_hr(const PacerHrMeasurement *m, PacerJson *j)
 {
@@ -143,104 +144,80 @@ void pacer_gatt_value_write_json(const PacerGattValue *v, PacerJson *j)
 	pacer_json_end_object(j);
 }
 
-/* Appends to a fixed buffer, truncating silently (the buffer stays terminated). */
-typedef struct {
-	char *buf;
-	size_t size;
-	size_t len;
-} LineBuf;
-
-__attribute__((format(printf, 2, 3))) static void line_add(LineBuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->len + 1 >= b->size)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->buf + b->len, b->size - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	b->len += (size_t)n;
-	if (b->len >= b->size)
-		b->len = b->size - 1;
-}
-
-static void line_pace(LineBuf *b, double s_per_km)
+static void line_pace(PacerText *b, double s_per_km)
 {
 	long s = (long)(s_per_km + 0.5);
 
 	if (s_per_km <= 0 || s_per_km > 5999)
-		line_add(b, " (no pace)");
+		pacer_text_add(b, " (no pace)");
 	else
-		line_add(b, " (%ld:%02ld /km)", s / 60, s % 60);
+		pacer_text_add(b, " (%ld:%02ld /km)", s / 60, s % 60);
 }
 
-static void describe_hr(const PacerHrMeasurement *m, LineBuf *b)
+static void describe_hr(const PacerHrMeasurement *m, PacerText *b)
 {
-	line_add(b, "%u bpm, contact %s", m->hr_bpm, pacer_hr_contact_to_string(m->contact));
+	pacer_text_add(b, "%u bpm, contact %s", m->hr_bpm, pacer_hr_contact_to_string(m->contact));
 	if (m->has_energy)
-		line_add(b, ", %u kJ", m->energy_kj);
+		pacer_text_add(b, ", %u kJ", m->energy_kj);
 	for (size_t i = 0; i < m->n_rr; i++)
-		line_add(b, "%s%.1f", i == 0 ? ", RR ms " : " ", pacer_hr_rr_to_ms(m->rr[i]));
+		pacer_text_add(b, "%s%.1f", i == 0 ? ", RR ms " : " ", pacer_hr_rr_to_ms(m->rr[i]));
 }
 
-static void describe_rsc(const PacerRscMeasurement *m, LineBuf *b)
+static void describe_rsc(const PacerRscMeasurement *m, PacerText *b)
 {
 	double v = pacer_rsc_speed_mps(m);
 
-	line_add(b, "%.2f m/s", v);
+	pacer_text_add(b, "%.2f m/s", v);
 	line_pace(b, v > 0 ? 1000.0 / v : 0);
-	line_add(b, ", cadence %u/min (as sent)", m->cadence_raw);
+	pacer_text_add(b, ", cadence %u/min (as sent)", m->cadence_raw);
 	if (m->has_stride)
-		line_add(b, ", stride %.2f m", pacer_rsc_stride_m(m));
+		pacer_text_add(b, ", stride %.2f m", pacer_rsc_stride_m(m));
 	if (m->has_distance)
-		line_add(b, ", total %.1f m", pacer_rsc_distance_m(m));
-	line_add(b, ", %s", m->running ? "running" : "walking");
+		pacer_text_add(b, ", total %.1f m", pacer_rsc_distance_m(m));
+	pacer_text_add(b, ", %s", m->running ? "running" : "walking");
 }
 
-static void describe_treadmill(const PacerTreadmillData *d, LineBuf *b)
+static void describe_treadmill(const PacerTreadmillData *d, PacerText *b)
 {
 	if (d->present & PACER_TREADMILL_SPEED) {
 		double kmh = pacer_treadmill_speed_kmh(d->speed_raw);
 
-		line_add(b, "%.2f km/h", kmh);
+		pacer_text_add(b, "%.2f km/h", kmh);
 		line_pace(b, kmh > 0 ? 3600.0 / kmh : 0);
 	} else {
-		line_add(b, "(more data follows)");
+		pacer_text_add(b, "(more data follows)");
 	}
 	if (d->present & PACER_TREADMILL_DISTANCE)
-		line_add(b, ", %u m", d->distance_m);
+		pacer_text_add(b, ", %u m", d->distance_m);
 	if (d->present & PACER_TREADMILL_INCLINE)
-		line_add(b, ", incline %.1f %%", d->incline_raw / 10.0);
+		pacer_text_add(b, ", incline %.1f %%", d->incline_raw / 10.0);
 	if (d->present & PACER_TREADMILL_HR)
-		line_add(b, ", %u bpm", d->hr_bpm);
+		pacer_text_add(b, ", %u bpm", d->hr_bpm);
 	if (d->present & PACER_TREADMILL_ENERGY_TOTAL)
-		line_add(b, ", %u kcal", d->energy_total_kcal);
+		pacer_text_add(b, ", %u kcal", d->energy_total_kcal);
 	if (d->present & PACER_TREADMILL_ELAPSED)
-		line_add(b, ", %u s elapsed", d->elapsed_s);
+		pacer_text_add(b, ", %u s elapsed", d->elapsed_s);
 	if (d->ignored_octets > 0)
-		line_add(b, ", %zu vendor octets ignored", d->ignored_octets);
+		pacer_text_add(b, ", %zu vendor octets ignored", d->ignored_octets);
 }
 
-static void describe_bits(LineBuf *b, uint32_t bits, unsigned n, const char *(*name)(unsigned))
+static void describe_bits(PacerText *b, uint32_t bits, unsigned n, const char *(*name)(unsigned))
 {
 	bool any = false;
 
 	for (unsigned bit = 0; bit < n; bit++) {
 		if ((bits >> bit) & 1u) {
-			line_add(b, "%s%s", any ? " " : "", name(bit));
+			pacer_text_add(b, "%s%s", any ? " " : "", name(bit));
 			any = true;
 		}
 	}
 	if (!any)
-		line_add(b, "(none)");
+		pacer_text_add(b, "(none)");
 }
 
 void pacer_gatt_value_describe(const PacerGattValue *v, char *buf, size_t size)
 {
-	LineBuf b = {.buf = buf, .size = size};
+	PacerText b = {.buf = buf, .size = size};
 
 	if (size == 0)
 		return;
@@ -250,14 +227,14 @@ void pacer_gatt_value_describe(const PacerGattValue *v, char *buf, size_t size)
 		describe_hr(&v->hr, &b);
 		break;
 	case PACER_GATT_BODY_SENSOR_LOCATION:
-		line_add(&b, "worn on: %s",
+		pacer_text_add(&b, "worn on: %s",
 			 pacer_body_sensor_location_to_string(v->body_sensor_location));
 		break;
 	case PACER_GATT_RSC:
 		describe_rsc(&v->rsc, &b);
 		break;
 	case PACER_GATT_RSC_FEATURE:
-		line_add(&b, "supports: ");
+		pacer_text_add(&b, "supports: ");
 		describe_bits(&b, v->rsc_feature, PACER_RSC_FEATURE_N_BITS,
 			      pacer_rsc_feature_bit_name);
 		break;
@@ -265,15 +242,15 @@ void pacer_gatt_value_describe(const PacerGattValue *v, char *buf, size_t size)
 		describe_treadmill(&v->treadmill, &b);
 		break;
 	case PACER_GATT_FITNESS_MACHINE_FEATURE:
-		line_add(&b, "supports: ");
+		pacer_text_add(&b, "supports: ");
 		describe_bits(&b, v->fitness_machine_feature.features, PACER_FTMS_FEATURE_N_BITS,
 			      pacer_ftms_feature_bit_name);
-		line_add(&b, "; targets: ");
+		pacer_text_add(&b, "; targets: ");
 		describe_bits(&b, v->fitness_machine_feature.targets, PACER_FTMS_TARGET_N_BITS,
 			      pacer_ftms_target_bit_name);
 		break;
 	case PACER_GATT_BATTERY:
-		line_add(&b, "battery %u %%", v->battery_percent);
+		pacer_text_add(&b, "battery %u %%", v->battery_percent);
 		break;
 	}
 }

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
-static int digit(char ch)
+int pacer_hex_digit(char ch)
 {
 	if (ch >= '0' && ch <= '9')
 		return ch - '0';
@@ -32,8 +32,8 @@ int pacer_hex_decode(const char *s, uint8_t *buf, size_t cap, size_t *ret_len,
 			i++;
 			continue;
 		}
-		hi = digit(s[i]);
-		lo = hi < 0 ? -1 : digit(s[i + 1]);
+		hi = pacer_hex_digit(s[i]);
+		lo = hi < 0 ? -1 : pacer_hex_digit(s[i + 1]);
 		if (lo < 0) {
 			/* point at the start of the broken pair */
 			if (ret_error_pos)

@@ -16,5 +16,8 @@
 int pacer_hex_decode(const char *s, uint8_t *buf, size_t cap, size_t *ret_len,
 		     size_t *ret_error_pos);
 
+/* The value of a hex digit (either case), or -1. */
+int pacer_hex_digit(char ch);
+
 /* Writes len bytes as lower-case hex pairs separated by spaces; always NUL-terminates. */
 void pacer_hex_encode(const uint8_t *data, size_t len, char *out, size_t out_size);

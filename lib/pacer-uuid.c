@@ -4,28 +4,19 @@
 #include <errno.h>
 #include <string.h>
 
+#include "pacer-hex.h"
+
 static const PacerUuid base_uuid = {
 	.bytes = {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0x80, 0x5f,
 		  0x9b, 0x34, 0xfb},
 };
 
-static int hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Reads exactly 2*n hex digits from s into out; -EINVAL on any other character. */
 static int parse_hex_bytes(const char *s, uint8_t *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int hi = hex_value(s[2 * i]);
-		int lo = hi < 0 ? -1 : hex_value(s[2 * i + 1]);
+		int hi = pacer_hex_digit(s[2 * i]);
+		int lo = hi < 0 ? -1 : pacer_hex_digit(s[2 * i + 1]);
 
 		if (lo < 0)
 			return -EINVAL;

@@ -3,10 +3,11 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "pacer-text.h"
 
 #define MILE_M		  1609.344
 #define MAX_DEPTH	  4
@@ -1027,116 +1028,92 @@ void pacer_plan_write_json(const PacerPlan *plan, PacerJson *j)
 
 /* ---- sentences ---- */
 
-/* Appends to a fixed buffer, truncating silently (the buffer stays terminated). */
-typedef struct {
-	char *buf;
-	size_t size;
-	size_t len;
-} LineBuf;
-
-__attribute__((format(printf, 2, 3))) static void line_add(LineBuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->len + 1 >= b->size)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->buf + b->len, b->size - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	b->len += (size_t)n;
-	if (b->len >= b->size)
-		b->len = b->size - 1;
-}
-
 static const char *plural(long n)
 {
 	return n == 1 ? "" : "s";
 }
 
-static void describe_duration(LineBuf *b, double seconds)
+static void describe_duration(PacerText *b, double seconds)
 {
 	long t = lround(seconds), h = t / 3600, m = t % 3600 / 60, s = t % 60;
 	const char *sep = "";
 
 	if (t < 120 && s != 0) {
-		line_add(b, "%ld second%s", t, plural(t));
+		pacer_text_add(b, "%ld second%s", t, plural(t));
 		return;
 	}
 	if (h > 0) {
-		line_add(b, "%ld hour%s", h, plural(h));
+		pacer_text_add(b, "%ld hour%s", h, plural(h));
 		sep = " ";
 	}
 	if (m > 0) {
-		line_add(b, "%s%ld minute%s", sep, m, plural(m));
+		pacer_text_add(b, "%s%ld minute%s", sep, m, plural(m));
 		sep = " ";
 	}
 	if (s > 0 || t == 0)
-		line_add(b, "%s%ld second%s", sep, s, plural(s));
+		pacer_text_add(b, "%s%ld second%s", sep, s, plural(s));
 }
 
 /* x with at most two decimals, trailing zeros dropped, without the locale's decimal point. */
-static void describe_decimal(LineBuf *b, double x)
+static void describe_decimal(PacerText *b, double x)
 {
 	long hundredths = lround(x * 100), whole = hundredths / 100, frac = hundredths % 100;
 
 	if (frac == 0)
-		line_add(b, "%ld", whole);
+		pacer_text_add(b, "%ld", whole);
 	else if (frac % 10 == 0)
-		line_add(b, "%ld.%ld", whole, frac / 10);
+		pacer_text_add(b, "%ld.%ld", whole, frac / 10);
 	else
-		line_add(b, "%ld.%02ld", whole, frac);
+		pacer_text_add(b, "%ld.%02ld", whole, frac);
 }
 
-static void describe_distance(LineBuf *b, double m, bool imperial)
+static void describe_distance(PacerText *b, double m, bool imperial)
 {
 	double miles = m / MILE_M;
 
 	if (m < 1000) {
-		line_add(b, "%ld m", lround(m));
+		pacer_text_add(b, "%ld m", lround(m));
 	} else if (imperial) {
 		describe_decimal(b, miles);
-		line_add(b, lround(miles * 100) == 100 ? " mile" : " miles");
+		pacer_text_add(b, lround(miles * 100) == 100 ? " mile" : " miles");
 	} else {
 		describe_decimal(b, m / 1000);
-		line_add(b, " km");
+		pacer_text_add(b, " km");
 	}
 }
 
-static void describe_pace(LineBuf *b, double s_per_km, bool imperial)
+static void describe_pace(PacerText *b, double s_per_km, bool imperial)
 {
 	long t = lround(imperial ? s_per_km * MILE_M / 1000 : s_per_km);
 
-	line_add(b, "%ld:%02ld", t / 60, t % 60);
+	pacer_text_add(b, "%ld:%02ld", t / 60, t % 60);
 }
 
-static void describe_prefix(LineBuf *b, const PacerStep *s)
+static void describe_prefix(PacerText *b, const PacerStep *s)
 {
 	switch (s->kind) {
 	case PACER_STEP_WARMUP:
-		line_add(b, "Warm-up: ");
+		pacer_text_add(b, "Warm-up: ");
 		return;
 	case PACER_STEP_COOLDOWN:
-		line_add(b, "Cool-down: ");
+		pacer_text_add(b, "Cool-down: ");
 		return;
 	case PACER_STEP_REST:
 	case PACER_STEP_JOG:
 	case PACER_STEP_RECOVERY:
 	case PACER_STEP_WALK:
-		line_add(b, "Recovery: ");
+		pacer_text_add(b, "Recovery: ");
 		return;
 	case PACER_STEP_RUN:
 		break;
 	}
 	if (s->reps > 0 && s->segments > 0)
-		line_add(b, "Rep %u of %u, segment %u of %u: ", s->rep, s->reps, s->segment,
+		pacer_text_add(b, "Rep %u of %u, segment %u of %u: ", s->rep, s->reps, s->segment,
 			 s->segments);
 	else if (s->segments > 0)
-		line_add(b, "Segment %u of %u: ", s->segment, s->segments);
+		pacer_text_add(b, "Segment %u of %u: ", s->segment, s->segments);
 	else if (s->reps > 0)
-		line_add(b, "Rep %u of %u: ", s->rep, s->reps);
+		pacer_text_add(b, "Rep %u of %u: ", s->rep, s->reps);
 }
 
 /* The word for a step without a pace target; NULL for plain running. */
@@ -1160,50 +1137,50 @@ static const char *kind_phrase(PacerStepKind kind)
 }
 
 /* The pace part; returns whether it wrote anything. */
-static bool describe_pace_target(LineBuf *b, const PacerStep *s, bool imperial)
+static bool describe_pace_target(PacerText *b, const PacerStep *s, bool imperial)
 {
 	const PacerTarget *t = &s->target;
 	const char *unit = imperial ? "/mi" : "/km", *word = kind_phrase(s->kind);
 
 	if (t->hill) {
-		line_add(b, " hill effort");
+		pacer_text_add(b, " hill effort");
 	} else if (!t->has_pace) {
 		if (!word)
 			return false;
-		line_add(b, " %s", word);
+		pacer_text_add(b, " %s", word);
 	} else if (t->has_pace_zone && t->pace_zone == PACER_PACE_E) {
-		line_add(b, " easy");
+		pacer_text_add(b, " easy");
 	} else if (!(t->pace_fast_s_per_km > 0)) {
-		line_add(b, " all-out");
+		pacer_text_add(b, " all-out");
 	} else if (t->pace_range) {
-		line_add(b, " at ");
+		pacer_text_add(b, " at ");
 		describe_pace(b, t->pace_fast_s_per_km, imperial);
-		line_add(b, " to ");
+		pacer_text_add(b, " to ");
 		describe_pace(b, t->pace_slow_s_per_km, imperial);
-		line_add(b, "%s", unit);
+		pacer_text_add(b, "%s", unit);
 	} else {
-		line_add(b, " at ");
+		pacer_text_add(b, " at ");
 		describe_pace(b, (t->pace_fast_s_per_km + t->pace_slow_s_per_km) / 2, imperial);
-		line_add(b, "%s", unit);
+		pacer_text_add(b, "%s", unit);
 	}
 	return true;
 }
 
-static void describe_hr(LineBuf *b, const PacerTarget *t, bool first)
+static void describe_hr(PacerText *b, const PacerTarget *t, bool first)
 {
 	if (t->hr_zone > 0)
-		line_add(b, first ? " in heart-rate zone %u" : ", heart-rate zone %u", t->hr_zone);
+		pacer_text_add(b, first ? " in heart-rate zone %u" : ", heart-rate zone %u", t->hr_zone);
 	else if (t->hr_max_bpm > 0)
-		line_add(b, first ? " at heart rate %ld to %ld" : ", heart rate %ld to %ld",
+		pacer_text_add(b, first ? " at heart rate %ld to %ld" : ", heart rate %ld to %ld",
 			 lround(t->hr_min_bpm), lround(t->hr_max_bpm));
 	else
-		line_add(b, first ? " at heart rate %ld or more" : ", heart rate %ld or more",
+		pacer_text_add(b, first ? " at heart rate %ld or more" : ", heart rate %ld or more",
 			 lround(t->hr_min_bpm));
 }
 
 void pacer_step_describe(const PacerStep *step, bool imperial, char *buf, size_t size)
 {
-	LineBuf b = {buf, size, 0};
+	PacerText b = {buf, size, 0};
 	bool first;
 
 	if (!buf || size == 0)
@@ -1222,8 +1199,8 @@ void pacer_step_describe(const PacerStep *step, bool imperial, char *buf, size_t
 		first = false;
 	}
 	if (step->target.has_cadence)
-		line_add(&b, first ? " at cadence %ld to %ld" : ", cadence %ld to %ld",
+		pacer_text_add(&b, first ? " at cadence %ld to %ld" : ", cadence %ld to %ld",
 			 lround(step->target.cadence_min_spm),
 			 lround(step->target.cadence_max_spm));
-	line_add(&b, ".");
+	pacer_text_add(&b, ".");
 }
