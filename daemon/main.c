@@ -26,6 +26,7 @@ typedef struct {
 	gboolean events;
 	char *replay;
 	char *simulate;
+	char *speedup_text;
 	double speedup;
 	gint64 seed;
 	gboolean verbose;
@@ -47,7 +48,7 @@ static int parse_options(int *argc, char ***argv, Options *o)
 		 "Feed the pipeline from a capture file instead of BlueZ", "FILE"},
 		{"simulate", 0, 0, G_OPTION_ARG_STRING, &o->simulate,
 		 "A virtual runner does WORKOUT (text or preset) instead of real sensors", "WORKOUT"},
-		{"speedup", 0, 0, G_OPTION_ARG_DOUBLE, &o->speedup,
+		{"speedup", 0, 0, G_OPTION_ARG_STRING, &o->speedup_text,
 		 "Replay or simulate X times faster than real time (default 1)", "X"},
 		{"seed", 0, 0, G_OPTION_ARG_INT64, &o->seed, "The virtual runner's seed", "N"},
 		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "Log debug messages", NULL},
@@ -70,9 +71,15 @@ static int parse_options(int *argc, char ***argv, Options *o)
 		g_printerr("pacerd: --replay and --simulate exclude each other\n");
 		return EXIT_USAGE;
 	}
-	if (o->speedup != 0 && !(o->speedup >= 0.1 && o->speedup <= 100000)) {
-		g_printerr("pacerd: --speedup wants a number from 0.1 to 100000\n");
-		return EXIT_USAGE;
+	if (o->speedup_text) {
+		char *end = NULL;
+
+		o->speedup = g_ascii_strtod(o->speedup_text, &end);
+		if (end == o->speedup_text || *end != '\0' || !(o->speedup >= 0.1 && o->speedup <= 100000)) {
+			g_printerr("pacerd: --speedup wants a number from 0.1 to 100000, not '%s'\n",
+				   o->speedup_text);
+			return EXIT_USAGE;
+		}
 	}
 	if (o->seed < 0) {
 		g_printerr("pacerd: --seed wants a whole number from 0\n");
@@ -107,7 +114,7 @@ static PacerConfig *load_config(const Options *o, char **ret_path, int *ret_stat
 
 int main(int argc, char **argv)
 {
-	Options o = {0};
+	Options o = {.speedup = 1.0};
 	g_autoptr(PacerConfig) config = NULL;
 	g_autoptr(PacerDaemon) d = NULL;
 	g_autoptr(GError) error = NULL;
@@ -117,6 +124,8 @@ int main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	setlocale(LC_NUMERIC, "C");
+	/* stdout carries --events: every log message goes to stderr (or the journal) */
+	g_log_writer_default_set_use_stderr(TRUE);
 	status = parse_options(&argc, &argv, &o);
 	if (status != 0)
 		return status;
@@ -151,5 +160,6 @@ int main(int argc, char **argv)
 	g_free(o.config);
 	g_free(o.replay);
 	g_free(o.simulate);
+	g_free(o.speedup_text);
 	return status;
 }

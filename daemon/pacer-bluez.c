@@ -245,7 +245,13 @@ static gboolean on_notify_fd(int fd, GIOCondition cond, gpointer user_data)
 			}
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 				return G_SOURCE_CONTINUE;
-			break; /* 0: the other end closed; error: gone too */
+			if (n == 0 && !(cond & (G_IO_HUP | G_IO_ERR))) {
+				/* a packet socket reads an empty notification as 0, too:
+				 * a malformed value; a closed socket shows as HUP next time */
+				deliver(s, s->measurement, buf, 0);
+				return G_SOURCE_CONTINUE;
+			}
+			break; /* the other end closed, or an error */
 		}
 	}
 	s->fd_source = 0;

@@ -9,7 +9,10 @@
 
 #include "pacer-bluez.h"
 #include "pacer-capture.h"
+#include "pacer-mqtt.h"
 #include "pacer-pipeline.h"
+#include "pacer-recorder.h"
+#include "pacer-service.h"
 #include "pacer-sim.h"
 #include "pacer-uuid.h"
 
@@ -63,6 +66,9 @@ struct _PacerDaemon {
 	gboolean has_pending;
 
 	/* front ends, each owned here (added by their modules) */
+	PacerRecorder *recorder;
+	PacerMqtt *mqtt; /* NULL: [mqtt] enabled = false */
+	PacerService *service; /* NULL: [dbus] enabled = false */
 };
 
 /* ---- events ---- */
@@ -122,18 +128,24 @@ static gboolean make_pipeline(PacerDaemon *d, GError **error)
 {
 	PacerPipelineConfig cfg;
 
+	PacerPipeline *fresh;
+
 	pacer_config_to_pipeline(d->config, &cfg);
 	/* with BlueZ, connections say when sensors come and go; captures only have silence */
 	cfg.infer_sensor_events = d->opts.mode != PACER_DAEMON_BLUEZ;
-	g_clear_pointer(&d->pipeline, pacer_pipeline_free);
-	d->pipeline = pacer_pipeline_new(&cfg, on_event, d);
-	if (!d->pipeline) {
+	fresh = pacer_pipeline_new(&cfg, on_event, d);
+	if (!fresh) {
 		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, "out of memory");
 		return FALSE;
 	}
 	if (d->config->coach.plan)
-		pacer_coach_load(pacer_pipeline_get_coach(d->pipeline), d->config->coach.plan,
+		pacer_coach_load(pacer_pipeline_get_coach(fresh), d->config->coach.plan,
 				 d->config->coach.workout_text);
+	if (d->pipeline)
+		pacer_coach_continue_from(pacer_pipeline_get_coach(fresh),
+					  pacer_pipeline_get_coach(d->pipeline));
+	g_clear_pointer(&d->pipeline, pacer_pipeline_free);
+	d->pipeline = fresh;
 	return TRUE;
 }
 
@@ -502,6 +514,9 @@ void pacer_daemon_free(PacerDaemon *d)
 	for (guint i = 0; i < G_N_ELEMENTS(d->signal_sources); i++)
 		g_clear_handle_id(&d->signal_sources[i], g_source_remove);
 	/* front ends go first: they hold on to the pipeline */
+	g_clear_pointer(&d->recorder, pacer_recorder_free);
+	g_clear_pointer(&d->mqtt, pacer_mqtt_free);
+	g_clear_pointer(&d->service, pacer_service_free);
 	g_clear_handle_id(&d->tick_source, g_source_remove);
 	g_clear_handle_id(&d->feed_source, g_source_remove);
 	g_clear_handle_id(&d->watchdog_source, g_source_remove);
@@ -526,6 +541,17 @@ void pacer_daemon_free(PacerDaemon *d)
 static gboolean start_frontends(PacerDaemon *d, GError **error)
 {
 	/* each front end starts here */
+	d->recorder = pacer_recorder_new(d);
+	if (d->config->mqtt.enabled) {
+		d->mqtt = pacer_mqtt_new(d, error);
+		if (!d->mqtt)
+			return FALSE;
+	}
+	if (d->config->dbus.enabled)
+		d->service = pacer_service_new(
+			d, d->opts.session_bus || d->config->dbus.bus == PACER_CONFIG_BUS_SESSION
+				   ? G_BUS_TYPE_SESSION
+				   : G_BUS_TYPE_SYSTEM);
 	return TRUE;
 }
 

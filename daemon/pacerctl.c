@@ -28,6 +28,8 @@
 #include "pacer-uuid.h"
 #include "pacer-workout.h"
 #include "pacer-zones.h"
+#include "pacerctl-online.h"
+#include "pacerctl-history.h"
 #include "pacerctl.h"
 
 
@@ -54,12 +56,26 @@ static void usage(FILE *out)
 		     "           [zones options]\n"
 		     "                      run a capture through metrics and coach; prints events\n"
 		     "                      and a summary as JSON Lines\n"
+		     "  history [--dir DIR] [--json]\n"
+		     "                      the runs pacerd recorded (default dir /var/lib/pacer):\n"
+		     "                      date, duration, distance, pace, HR, FIT and TCX files\n"
+		     "\n"
+		     "Online verbs (pacerd's D-Bus API; each takes --json, and --system (default)\n"
+		     "or --session):\n"
+		     "  status              the workout, its step and the live metrics\n"
+		     "  watch               the same, live, until Ctrl-C (lines when not a terminal)\n"
+		     "  sensors             the sensors pacerd uses\n"
+		     "  start [WORKOUT|PRESET]\n"
+		     "                      start a workout now (none: the queued one, or a free run)\n"
+		     "  stop, lap, pause, resume\n"
+		     "                      end the workout early, end the step, pause, resume\n"
 		     "\n"
 		     "  help                this text\n"
 		     "  version             print the version\n"
 		     "\n"
 		     "UUID: 2a37, 0x2A37 or the 128-bit form. HEX: bytes in hex; spaces and\n"
-		     "colons allowed. Exit codes: 0 ok, 64 usage, 65 bad data, 66 unreadable file.\n");
+		     "colons allowed. Exit codes: 0 ok, 64 usage, 65 bad data, 66 unreadable file;\n"
+		     "online: 69 pacerd not running, 75 not now (busy, no workout), 77 denied.\n");
 }
 
 __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...)
@@ -919,6 +935,10 @@ int main(int argc, char **argv)
 		return verb_zones(argc - 2, argv + 2);
 	if (strcmp(verb, "plan") == 0)
 		return verb_plan(argc - 2, argv + 2);
+	if (strcmp(verb, "history") == 0)
+		return verb_history(argc - 2, argv + 2);
+	if (pacerctl_online_is_verb(verb))
+		return pacerctl_online_run(verb, argc - 2, argv + 2);
 	if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
 		usage(stdout);
 		return 0;

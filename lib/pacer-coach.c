@@ -53,6 +53,8 @@ struct PacerCoach {
 	PacerEventFunc func;
 	void *user_data;
 	char *json;
+	PacerCoachFinishFunc finish_hook;
+	void *finish_user_data;
 	uint64_t seq;
 
 	PacerCoachState state;
@@ -575,6 +577,8 @@ static void finish(PacerCoach *c, bool completed)
 	write_step_summaries(c, &e.j);
 	write_negative_split(c, &e.j);
 	write_effort(c, &e.j, &c->effort_start, &c->effort_now);
+	if (c->finish_hook)
+		c->finish_hook(&e.j, c->finish_user_data);
 	c->state = PACER_COACH_FINISHED;
 	c->has_plan = false;
 	c->stood_since_finish = false;
@@ -1134,6 +1138,12 @@ int pacer_coach_stop(PacerCoach *coach, uint64_t t_us)
 	return 0;
 }
 
+void pacer_coach_set_finish_hook(PacerCoach *coach, PacerCoachFinishFunc func, void *user_data)
+{
+	coach->finish_hook = func;
+	coach->finish_user_data = user_data;
+}
+
 static const char *sensor_title(PacerSensorKind kind)
 {
 	switch (kind) {
@@ -1200,6 +1210,16 @@ void pacer_coach_get_status(const PacerCoach *coach, PacerCoachStatus *ret)
 		st.n_steps = c->plan.n_steps;
 	}
 	*ret = st;
+}
+
+void pacer_coach_continue_from(PacerCoach *coach, const PacerCoach *previous)
+{
+	coach->seq = previous->seq;
+	if (previous->state == PACER_COACH_FINISHED && !previous->stood_since_finish &&
+	    (coach->state == PACER_COACH_IDLE || coach->state == PACER_COACH_READY)) {
+		coach->state = PACER_COACH_FINISHED;
+		coach->stood_since_finish = false;
+	}
 }
 
 const char *pacer_coach_state_to_string(PacerCoachState state)

@@ -79,6 +79,17 @@ int pacer_coach_resume(PacerCoach *coach, uint64_t t_us);
 int pacer_coach_lap(PacerCoach *coach, uint64_t t_us);
 int pacer_coach_stop(PacerCoach *coach, uint64_t t_us);
 
+/*
+ * A hook for the recorder: called once per workout while workout_finished is
+ * written, after the summary's own members and before the event goes out,
+ * so that it can finish its files and add members about them to the summary
+ * with `j` (pacerd adds "files"). During the call pacer_coach_get_status()
+ * still reports the workout as running, with its final totals; `func` must
+ * not call the coach's commands. NULL removes the hook.
+ */
+typedef void (*PacerCoachFinishFunc)(PacerJson *j, void *user_data);
+void pacer_coach_set_finish_hook(PacerCoach *coach, PacerCoachFinishFunc func, void *user_data);
+
 /* Sensor news from the daemon (or a replay): CONNECTED, LOST or BATTERY_LOW (percent). */
 void pacer_coach_sensor(PacerCoach *coach, uint64_t t_us, PacerEventType type,
 			const char *address, PacerSensorKind kind, int percent);
@@ -97,5 +108,13 @@ typedef struct {
 } PacerCoachStatus;
 
 void pacer_coach_get_status(const PacerCoach *coach, PacerCoachStatus *ret);
+
+/*
+ * A coach that replaces another (the daemon rebuilds its pipeline after a
+ * configuration reload) goes on where it left off: events keep counting
+ * from the previous coach's seq, and after a finished workout it waits, as
+ * the previous one would have, for the runner to stand before starting again.
+ */
+void pacer_coach_continue_from(PacerCoach *coach, const PacerCoach *previous);
 
 const char *pacer_coach_state_to_string(PacerCoachState state);
