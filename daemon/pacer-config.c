@@ -1216,6 +1216,12 @@ PacerConfig *pacer_config_load_data(const char *data, const char *name, const ch
 
 	g_return_val_if_fail(data && name, NULL);
 	dir = g_path_get_dirname(name);
+	if (strcmp(dir, ".") != 0 && !g_path_is_absolute(dir)) {
+		char *absolute = g_canonicalize_filename(dir, NULL);
+
+		g_free(dir);
+		dir = absolute;
+	}
 	return load_text(data, name, strcmp(dir, ".") == 0 ? NULL : dir, presets_path, ret_warnings,
 			 error);
 }
@@ -1261,9 +1267,13 @@ PacerConfig *pacer_config_load(const char *path, const char *presets_path, GStrv
 	g_return_val_if_fail(path, NULL);
 	if (!read_file(path, &data, error))
 		return NULL;
-	dir = g_path_get_dirname(path);
-	return load_text(data, path, strcmp(dir, ".") == 0 ? NULL : dir, presets_path, ret_warnings,
-			 error);
+	{
+		/* relative paths in the file start at its directory, made absolute now */
+		g_autofree char *absolute = g_canonicalize_filename(path, NULL);
+
+		dir = g_path_get_dirname(absolute);
+	}
+	return load_text(data, path, dir, presets_path, ret_warnings, error);
 }
 
 /* ---- the pipeline ---- */
