@@ -730,7 +730,16 @@ static void on_interface_added(GDBusObjectManager *manager, GDBusObject *object,
 {
 	PacerBluez *bz = user_data;
 	const char *path = g_dbus_object_get_object_path(object);
+	Slot *battery_slot = slot_for_device(bz, path);
 
+	/* bluetoothd adds Battery1 after ServicesResolved: read it when it comes */
+	if (battery_slot && battery_slot->state == SLOT_STREAMING &&
+	    g_strcmp0(g_dbus_proxy_get_interface_name(G_DBUS_PROXY(iface)), BATTERY_IFACE) == 0) {
+		g_autoptr(GVariant) pct = g_dbus_proxy_get_cached_property(G_DBUS_PROXY(iface), "Percentage");
+
+		if (pct && g_variant_is_of_type(pct, G_VARIANT_TYPE_BYTE))
+			set_battery(battery_slot, g_variant_get_byte(pct));
+	}
 	/* the characteristics may come after ServicesResolved */
 	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
 		Slot *s = &bz->slots[i];

@@ -840,9 +840,10 @@ static void alert_message(PacerCoach *c, Emit *e, Metric metric, int dir, double
 		format_pace(c, hi, b, sizeof(b));
 		if (dir == DIR_HIGH)
 			emit_begin(c, e, type, "Too fast: %s, target %s to %s. Ease off.", now, a, b);
+		else if (dir == DIR_LOW && lo > 0)
+			emit_begin(c, e, type, "Too slow: %s, target %s to %s. Pick it up.", now, a, b);
 		else if (dir == DIR_LOW)
-			emit_begin(c, e, type, "Too slow: %s, target %s. Pick it up.", now,
-				   lo > 0 ? a : b);
+			emit_begin(c, e, type, "Too slow: %s, target %s or faster. Pick it up.", now, b);
 		else
 			emit_begin(c, e, type, "Back on pace: %s.", now);
 		break;

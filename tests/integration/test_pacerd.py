@@ -589,7 +589,7 @@ class LiveTest(PacerdCase):
         a buggy sensor sends) is a malformed value: counted and logged, not a
         link loss.
 
-        BUG (pacerd): daemon/pacer-bluez.c on_notify_fd() reads the acquired
+        Regression (fixed): daemon/pacer-bluez.c on_notify_fd() reads the acquired
         SOCK_SEQPACKET socket with recv() and takes a 0 return as "the other
         end closed"; but on a SEQPACKET socket a zero-length packet also reads
         as 0, so an empty notification makes pacerd tear the sensor down
@@ -741,7 +741,7 @@ class LiveTest(PacerdCase):
         '''After a reload, event seq goes on increasing: consumers (MQTT,
         D-Bus, scripts reading --events) order and de-duplicate on it.
 
-        BUG (pacerd): daemon/pacer-daemon.c apply_reload() calls
+        Regression (fixed): daemon/pacer-daemon.c apply_reload() calls
         make_pipeline(), which frees the pipeline and builds a new one; the
         new coach numbers events from 1 again, so one pacerd prints seq 1, 2,
         then 1, 2, ... after each SIGHUP.  Reproducer: start pacerd with the
@@ -765,7 +765,7 @@ class LiveTest(PacerdCase):
         workout again while the runner is still moving: as without a reload,
         the coach waits until the runner has stood.
 
-        BUG (pacerd): the deferred apply_reload() (daemon/pacer-daemon.c,
+        Regression (fixed): the deferred apply_reload() (daemon/pacer-daemon.c,
         on_event_reload) rebuilds the pipeline with make_pipeline(): the new
         coach has forgotten that a workout has just finished
         (PacerCoach.stood_since_finish in lib/pacer-coach.c) and [coach]
@@ -912,7 +912,7 @@ class CommandLineTest(pacertest.TestCase):
     def test_usage_speedup_zero(self):
         '''--speedup 0 is outside 0.1-100000: a usage error (exit 64).
 
-        BUG (pacerd): daemon/main.c parse_options() checks
+        Regression (fixed): daemon/main.c parse_options() checks
         `o->speedup != 0 && !(o->speedup >= 0.1 && ...)`: 0 stands for "not
         given" (the default of the zeroed Options), so an explicit
         --speedup 0 passes and pacerd_daemon_new() silently turns it into 1
@@ -978,7 +978,7 @@ class CommandLineTest(pacertest.TestCase):
         '''--verbose adds debug messages to the log, never to stdout, where
         --events promises one JSON event a line (DESIGN.md section 4).
 
-        BUG (pacerd): with --verbose, GLib's default log writer sends
+        Regression (fixed): with --verbose, GLib's default log writer sends
         G_LOG_LEVEL_DEBUG (and INFO) messages to stdout, so every
         "pacerd-DEBUG: ... event: ..." line lands between the JSON events.
         daemon/main.c enables debug output (g_log_set_debug_enabled) without
