@@ -112,9 +112,8 @@ static PacerConfig *load_config(const Options *o, char **ret_path, int *ret_stat
 	return c;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv, Options *opt)
 {
-	Options o = {.speedup = 1.0};
 	g_autoptr(PacerConfig) config = NULL;
 	g_autoptr(PacerDaemon) d = NULL;
 	g_autoptr(GError) error = NULL;
@@ -126,37 +125,45 @@ int main(int argc, char **argv)
 	setlocale(LC_NUMERIC, "C");
 	/* stdout carries --events: every log message goes to stderr (or the journal) */
 	g_log_writer_default_set_use_stderr(TRUE);
-	status = parse_options(&argc, &argv, &o);
+	status = parse_options(&argc, &argv, opt);
 	if (status != 0)
 		return status;
-	if (o.version) {
+	if (opt->version) {
 		printf("pacerd %s\n", PACER_VERSION);
 		return 0;
 	}
-	if (o.verbose)
+	if (opt->verbose)
 		g_log_set_debug_enabled(TRUE);
-	config = load_config(&o, &path, &status);
+	config = load_config(opt, &path, &status);
 	if (!config)
 		return status;
-	if (o.check_config) {
+	if (opt->check_config) {
 		printf("%s: configuration is valid\n", path ? path : "(defaults)");
 		return 0;
 	}
 
 	opts.config_path = path;
-	opts.events = o.events;
-	opts.session_bus = o.session;
-	opts.mode = o.replay ? PACER_DAEMON_REPLAY : o.simulate ? PACER_DAEMON_SIMULATE : PACER_DAEMON_BLUEZ;
-	opts.replay_path = o.replay;
-	opts.simulate_workout = o.simulate;
-	opts.speedup = o.speedup;
-	opts.seed = (guint64)o.seed;
+	opts.events = opt->events;
+	opts.session_bus = opt->session;
+	opts.mode = opt->replay ? PACER_DAEMON_REPLAY : opt->simulate ? PACER_DAEMON_SIMULATE : PACER_DAEMON_BLUEZ;
+	opts.replay_path = opt->replay;
+	opts.simulate_workout = opt->simulate;
+	opts.speedup = opt->speedup;
+	opts.seed = (guint64)opt->seed;
 	d = pacer_daemon_new(&opts, g_steal_pointer(&config), &error);
 	if (!d) {
 		g_printerr("pacerd: %s\n", error->message);
 		return EXIT_DATAERR;
 	}
 	status = pacer_daemon_run(d);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	Options o = {.speedup = 1.0};
+	int status = run(argc, argv, &o);
+
 	g_free(o.config);
 	g_free(o.replay);
 	g_free(o.simulate);

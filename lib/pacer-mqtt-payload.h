@@ -115,8 +115,11 @@ const char *pacer_mqtt_verb_to_string(PacerMqttVerb verb);
  * are allowed and become spaces); the other verbs ignore theirs. On success
  * writes the verb and, for start, the text with surrounding spaces removed
  * into ret_text (cap at least PACER_MQTT_COMMAND_MAX + 1; "" for other verbs).
- * Returns 0, -ENOENT for an unknown verb, -E2BIG for a payload too large,
- * -EILSEQ for a start payload that is not text.
+ * A payload longer than PACER_MQTT_COMMAND_MAX is refused on `len` alone:
+ * `payload` then need only hold its first PACER_MQTT_COMMAND_MAX + 1 octets.
+ * Returns 0, -ENOENT for an unknown verb (checked first), -E2BIG for a
+ * payload too large (or a text longer than text_cap - 1), -EILSEQ for a
+ * start payload that is not text, -EINVAL for NULL arguments.
  */
 int pacer_mqtt_command_parse(const char *verb, const uint8_t *payload, size_t len,
 			     PacerMqttVerb *ret_verb, char *ret_text, size_t text_cap);
