@@ -28,8 +28,26 @@ typedef struct {
 	double speed_max;
 } LapAcc;
 
+typedef struct {
+	char *fit;
+	char *tcx;
+	double duration_s;
+	double distance_m;
+} Recovered;
+
+static void recovered_free(gpointer p)
+{
+	Recovered *r = p;
+
+	g_free(r->fit);
+	g_free(r->tcx);
+	g_free(r);
+}
+
 struct _PacerRecorder {
 	PacerDaemon *daemon;
+	GPtrArray *recovered; /* Recovered, announced once the main loop runs */
+	guint announce_source;
 
 	/* the run being recorded */
 	gboolean active;
@@ -575,6 +593,8 @@ static void on_event(const PacerEvent *ev, gpointer user_data)
 static void end_run(PacerRecorder *r)
 {
 	close_journal(r);
+	g_clear_handle_id(&r->announce_source, g_source_remove);
+	g_clear_pointer(&r->recovered, g_ptr_array_unref);
 	g_clear_pointer(&r->run, pacer_run_free);
 	g_clear_pointer(&r->base, g_free);
 	g_clear_pointer(&r->error, g_free);
@@ -646,7 +666,8 @@ static void on_finish(PacerJson *j, gpointer user_data)
 
 /* ---- recovery ---- */
 
-static gboolean recover_one(const char *dir, const char *name, gboolean fit, gboolean tcx)
+static gboolean recover_one(const char *dir, const char *name, gboolean fit, gboolean tcx,
+			    GPtrArray *recovered)
 {
 	g_autofree char *path = g_build_filename(dir, name, NULL);
 	g_autofree char *stem = g_strndup(name, strlen(name) - strlen(JOURNAL_SUFFIX));
@@ -679,6 +700,15 @@ static gboolean recover_one(const char *dir, const char *name, gboolean fit, gbo
 			  fit_path && tcx_path ? ", " : "", tcx_path ? tcx_path : "");
 		g_unlink(path);
 		sync_dir(dir);
+		if (recovered) {
+			Recovered *rec = g_new0(Recovered, 1);
+
+			rec->fit = g_steal_pointer(&fit_path);
+			rec->tcx = g_steal_pointer(&tcx_path);
+			rec->duration_s = run->timer_s;
+			rec->distance_m = run->distance_m;
+			g_ptr_array_add(recovered, rec);
+		}
 	} else {
 		g_warning("cannot recover the run in '%s': %s; the journal stays for the next start",
 			  path, error->message);
@@ -687,7 +717,8 @@ static gboolean recover_one(const char *dir, const char *name, gboolean fit, gbo
 	return ok;
 }
 
-guint pacer_recorder_recover(const char *dir, gboolean fit, gboolean tcx, int keep)
+static guint recover_all(const char *dir, gboolean fit, gboolean tcx, int keep,
+			 GPtrArray *recovered)
 {
 	g_autoptr(GDir) d = NULL;
 	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
@@ -706,10 +737,31 @@ guint pacer_recorder_recover(const char *dir, gboolean fit, gboolean tcx, int ke
 	}
 	g_ptr_array_sort(names, compare_names);
 	for (guint i = 0; i < names->len; i++)
-		n += recover_one(dir, g_ptr_array_index(names, i), fit, tcx) ? 1 : 0;
+		n += recover_one(dir, g_ptr_array_index(names, i), fit, tcx, recovered) ? 1 : 0;
 	if (n > 0)
 		retention(dir, fit, tcx, keep);
 	return n;
+}
+
+guint pacer_recorder_recover(const char *dir, gboolean fit, gboolean tcx, int keep)
+{
+	return recover_all(dir, fit, tcx, keep, NULL);
+}
+
+/* Recovered runs become events once every front end listens (the loop is running). */
+static gboolean announce_recovered(gpointer user_data)
+{
+	PacerRecorder *r = user_data;
+
+	r->announce_source = 0;
+	for (guint i = 0; i < r->recovered->len; i++) {
+		const Recovered *rec = g_ptr_array_index(r->recovered, i);
+
+		pacer_coach_recording_recovered(coach_of(r), pacer_daemon_now(r->daemon), rec->fit,
+						rec->tcx, rec->duration_s, rec->distance_m);
+	}
+	g_ptr_array_set_size(r->recovered, 0);
+	return G_SOURCE_REMOVE;
 }
 
 /* ---- life cycle ---- */
@@ -721,7 +773,9 @@ PacerRecorder *pacer_recorder_new(PacerDaemon *d)
 
 	r->daemon = d;
 	r->journal_fd = -1;
-	pacer_recorder_recover(c->record.dir, c->record.fit, c->record.tcx, c->record.keep);
+	r->recovered = g_ptr_array_new_with_free_func(recovered_free);
+	if (recover_all(c->record.dir, c->record.fit, c->record.tcx, c->record.keep, r->recovered) > 0)
+		r->announce_source = g_idle_add(announce_recovered, r);
 	pacer_daemon_add_event_sink(d, on_event, r);
 	pacer_daemon_add_tick_sink(d, on_tick, r);
 	return r;
@@ -735,6 +789,8 @@ void pacer_recorder_free(PacerRecorder *r)
 	if (r->active)
 		pacer_coach_set_finish_hook(coach_of(r), NULL, NULL);
 	close_journal(r);
+	g_clear_handle_id(&r->announce_source, g_source_remove);
+	g_clear_pointer(&r->recovered, g_ptr_array_unref);
 	g_clear_pointer(&r->run, pacer_run_free);
 	g_free(r->base);
 	g_free(r->error);

@@ -1185,6 +1185,39 @@ void pacer_coach_sensor(PacerCoach *coach, uint64_t t_us, PacerEventType type,
 	emit_end(coach, &e);
 }
 
+void pacer_coach_recording_recovered(PacerCoach *coach, uint64_t t_us, const char *fit,
+				     const char *tcx, double duration_s, double distance_m)
+{
+	char dist[32], clock[32];
+	Emit e;
+
+	coach->now_us = t_us;
+	format_distance(coach, distance_m, dist, sizeof(dist));
+	format_clock(duration_s, clock, sizeof(clock));
+	emit_begin(coach, &e, PACER_EVENT_RECORDING_RECOVERED,
+		   "Recovered an interrupted run: %s in %s.", dist, clock);
+	e.ev.t_us = t_us;
+	e.ev.value = duration_s;
+	pacer_json_key(&e.j, "duration_s");
+	pacer_json_fixed(&e.j, duration_s, 1);
+	pacer_json_key(&e.j, "distance_m");
+	pacer_json_fixed(&e.j, distance_m, 1);
+	pacer_json_key(&e.j, "files");
+	pacer_json_begin_object(&e.j);
+	pacer_json_key(&e.j, "fit");
+	if (fit)
+		pacer_json_string(&e.j, fit);
+	else
+		pacer_json_null(&e.j);
+	pacer_json_key(&e.j, "tcx");
+	if (tcx)
+		pacer_json_string(&e.j, tcx);
+	else
+		pacer_json_null(&e.j);
+	pacer_json_end_object(&e.j);
+	emit_end(coach, &e);
+}
+
 void pacer_coach_get_status(const PacerCoach *coach, PacerCoachStatus *ret)
 {
 	const PacerCoach *c = coach;
@@ -1248,7 +1281,7 @@ const char *pacer_event_type_to_string(PacerEventType type)
 		"hr_high",          "hr_low",            "hr_on_target",    "cadence_low",
 		"cadence_high",     "cadence_on_target", "zone_changed",    "sensor_connected",
 		"sensor_lost",      "battery_low",       "workout_paused",  "workout_resumed",
-		"workout_finished",
+		"workout_finished", "recording_recovered",
 	};
 
 	return (unsigned)type < PACER_EVENT_TYPE_COUNT ? names[type] : "unknown";

@@ -94,6 +94,10 @@ void pacer_coach_set_finish_hook(PacerCoach *coach, PacerCoachFinishFunc func, v
 void pacer_coach_sensor(PacerCoach *coach, uint64_t t_us, PacerEventType type,
 			const char *address, PacerSensorKind kind, int percent);
 
+/* The recorder saved a run that was cut off: "recording_recovered" with its files (NULL: none). */
+void pacer_coach_recording_recovered(PacerCoach *coach, uint64_t t_us, const char *fit,
+				     const char *tcx, double duration_s, double distance_m);
+
 typedef struct {
 	PacerCoachState state;
 	bool free_run;

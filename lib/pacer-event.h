@@ -35,9 +35,10 @@ typedef enum {
 	PACER_EVENT_WORKOUT_PAUSED,
 	PACER_EVENT_WORKOUT_RESUMED,
 	PACER_EVENT_WORKOUT_FINISHED,
+	PACER_EVENT_RECORDING_RECOVERED, /* a run cut off (power cut, kill) saved at the next start */
 } PacerEventType;
 
-#define PACER_EVENT_TYPE_COUNT (PACER_EVENT_WORKOUT_FINISHED + 1)
+#define PACER_EVENT_TYPE_COUNT (PACER_EVENT_RECORDING_RECOVERED + 1)
 
 typedef struct {
 	PacerEventType type;

@@ -604,6 +604,7 @@ static int add_event(PacerRun *run, const PacerJournalRecord *rec)
 			return 0;
 		run->finished = true;
 		return add_mark(run, rec->t_s, PACER_RUN_MARK_FINISH);
+	case PACER_EVENT_RECORDING_RECOVERED:
 	case PACER_EVENT_STEP_COUNTDOWN:
 	case PACER_EVENT_STEP_ENDED:
 	case PACER_EVENT_SPLIT:

@@ -247,6 +247,12 @@ class Recording(pacertest.TestCase):
         self.assertGreaterEqual(len(m['lapMesgs']), 1)
         self.assertAlmostEqual(sum(lap['totalTimerTime'] for lap in m['lapMesgs']),
                                session['totalTimerTime'], delta=0.01)
+        # the recovery is an event too, with the files and what was saved
+        rec = [e for e in events if e['type'] == 'recording_recovered']
+        self.assertEqual(len(rec), 1, events)
+        self.assertEqual(rec[0]['files'], {'fit': fit, 'tcx': tcx})
+        self.assertAlmostEqual(rec[0]['duration_s'], session['totalTimerTime'], delta=0.1)
+        self.assertTrue(rec[0]['message'].startswith('Recovered an interrupted run'))
         text, laps = self.validate_tcx(tcx)
         self.assertIn('Recovered after an interruption.', text)
         self.assertGreaterEqual(len(laps), 1)
