@@ -348,6 +348,15 @@ static void test_hr_and_cadence_alerts(void)
 		tick(coach, &r);
 	CU_ASSERT_EQUAL(count(PACER_EVENT_CADENCE_HIGH), 1);
 	CU_ASSERT_EQUAL(count(PACER_EVENT_HR_LOW), 0);
+	/* the runner eases off too much: below the band for more than 8 s */
+	r.hr = 130;
+	for (int i = 0; i < 4 * 10; i++)
+		tick(coach, &r);
+	CU_ASSERT_EQUAL(count(PACER_EVENT_HR_LOW), 1);
+	hr = find(PACER_EVENT_HR_LOW, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hr);
+	CU_ASSERT_STRING_EQUAL(hr->message, "Heart rate 130, below 140. A little harder.");
+	CU_ASSERT_PTR_NOT_NULL(strstr(hr->json, "\"target_hr_bpm\":[140,155]"));
 	pacer_coach_free(coach);
 }
 
