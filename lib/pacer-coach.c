@@ -258,45 +258,6 @@ static void key_number(PacerJson *j, const char *key, bool has, double v, unsign
 		pacer_json_null(j);
 }
 
-static void write_band(PacerJson *j, const char *key, bool has, double lo, double hi)
-{
-	pacer_json_key(j, key);
-	if (!has) {
-		pacer_json_null(j);
-		return;
-	}
-	pacer_json_begin_array(j);
-	if (lo > 0)
-		pacer_json_fixed(j, lo, 1);
-	else
-		pacer_json_null(j);
-	if (hi > 0)
-		pacer_json_fixed(j, hi, 1);
-	else
-		pacer_json_null(j);
-	pacer_json_end_array(j);
-}
-
-static void write_target(PacerJson *j, const PacerTarget *t)
-{
-	bool any = t->has_pace || t->has_hr || t->has_cadence || t->hill;
-
-	pacer_json_key(j, "target");
-	if (!any) {
-		pacer_json_null(j);
-		return;
-	}
-	pacer_json_begin_object(j);
-	pacer_json_key(j, "label");
-	pacer_json_string(j, t->label);
-	write_band(j, "pace_s_per_km", t->has_pace, t->pace_fast_s_per_km, t->pace_slow_s_per_km);
-	write_band(j, "hr_bpm", t->has_hr, t->hr_min_bpm, t->hr_max_bpm);
-	write_band(j, "cadence_spm", t->has_cadence, t->cadence_min_spm, t->cadence_max_spm);
-	pacer_json_key(j, "hill");
-	pacer_json_bool(j, t->hill);
-	pacer_json_end_object(j);
-}
-
 /* ---- steps ---- */
 
 static const PacerStep *current_step(const PacerCoach *c)
@@ -375,7 +336,7 @@ static void emit_step_started(PacerCoach *c)
 	pacer_json_string(&e.j, pacer_step_kind_to_string(st->kind));
 	write_rep(&e.j, st);
 	write_step_amount(&e.j, st, c->free_run);
-	write_target(&e.j, &st->target);
+	pacer_target_write_json(&st->target, &e.j);
 	emit_end(c, &e);
 }
 
@@ -449,7 +410,7 @@ static void emit_step_ended(PacerCoach *c)
 	pacer_json_string(&e.j, pacer_step_kind_to_string(st->kind));
 	write_rep(&e.j, st);
 	write_step_amount(&e.j, st, c->free_run);
-	write_target(&e.j, &st->target);
+	pacer_target_write_json(&st->target, &e.j);
 	write_actual(&e.j, st, a);
 	emit_end(c, &e);
 }
@@ -881,7 +842,7 @@ static void emit_alert(PacerCoach *c, Metric metric, int dir, double v, double l
 	e.ev.target_high = hi;
 	pacer_json_key(&e.j, value_key[metric]);
 	pacer_json_fixed(&e.j, v, metric == METRIC_PACE ? 1 : 0);
-	write_band(&e.j, band_key[metric], true, lo, hi);
+	pacer_json_band(&e.j, band_key[metric], true, lo, hi);
 	emit_end(c, &e);
 }
 

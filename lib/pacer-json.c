@@ -218,6 +218,27 @@ void pacer_json_fixed(PacerJson *j, double v, unsigned decimals)
 	put(j, tmp, (size_t)n);
 }
 
+static void band_bound(PacerJson *j, double v)
+{
+	if (v > 0)
+		pacer_json_fixed(j, v, 1);
+	else
+		pacer_json_null(j);
+}
+
+void pacer_json_band(PacerJson *j, const char *key, bool has, double lo, double hi)
+{
+	pacer_json_key(j, key);
+	if (!has) {
+		pacer_json_null(j);
+		return;
+	}
+	pacer_json_begin_array(j);
+	band_bound(j, lo);
+	band_bound(j, hi);
+	pacer_json_end_array(j);
+}
+
 int pacer_json_finish(PacerJson *j)
 {
 	if (j->error < 0)

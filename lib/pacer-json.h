@@ -41,5 +41,8 @@ void pacer_json_double(PacerJson *j, double v);
 /* At most `decimals` decimals, trailing zeros dropped; null if not finite. */
 void pacer_json_fixed(PacerJson *j, double v, unsigned decimals);
 
+/* "key": [lo, hi] with open bounds (<= 0) as null, or "key": null when !has; one decimal. */
+void pacer_json_band(PacerJson *j, const char *key, bool has, double lo, double hi);
+
 /* Returns the length written (the buffer is NUL-terminated), or -ENOBUFS / -EINVAL. */
 int pacer_json_finish(PacerJson *j);

@@ -920,29 +920,7 @@ bool pacer_step_is_work(const PacerStep *step)
 
 /* ---- JSON ---- */
 
-/* A bound of a band; 0 (open) is null. */
-static void write_bound(PacerJson *j, double v)
-{
-	if (v > 0)
-		pacer_json_fixed(j, v, 1);
-	else
-		pacer_json_null(j);
-}
-
-static void write_band(PacerJson *j, const char *key, bool has, double lo, double hi)
-{
-	pacer_json_key(j, key);
-	if (!has) {
-		pacer_json_null(j);
-		return;
-	}
-	pacer_json_begin_array(j);
-	write_bound(j, lo);
-	write_bound(j, hi);
-	pacer_json_end_array(j);
-}
-
-static void write_target(PacerJson *j, const PacerTarget *t)
+void pacer_target_write_json(const PacerTarget *t, PacerJson *j)
 {
 	pacer_json_key(j, "target");
 	if (!t->has_pace && !t->has_hr && !t->has_cadence && !t->hill) {
@@ -952,9 +930,9 @@ static void write_target(PacerJson *j, const PacerTarget *t)
 	pacer_json_begin_object(j);
 	pacer_json_key(j, "label");
 	pacer_json_string(j, t->label);
-	write_band(j, "pace_s_per_km", t->has_pace, t->pace_fast_s_per_km, t->pace_slow_s_per_km);
-	write_band(j, "hr_bpm", t->has_hr, t->hr_min_bpm, t->hr_max_bpm);
-	write_band(j, "cadence_spm", t->has_cadence, t->cadence_min_spm, t->cadence_max_spm);
+	pacer_json_band(j, "pace_s_per_km", t->has_pace, t->pace_fast_s_per_km, t->pace_slow_s_per_km);
+	pacer_json_band(j, "hr_bpm", t->has_hr, t->hr_min_bpm, t->hr_max_bpm);
+	pacer_json_band(j, "cadence_spm", t->has_cadence, t->cadence_min_spm, t->cadence_max_spm);
 	pacer_json_key(j, "hill");
 	pacer_json_bool(j, t->hill);
 	pacer_json_end_object(j);
@@ -980,7 +958,7 @@ static void write_step(PacerJson *j, const PacerStep *s)
 	pacer_json_string(j, pacer_step_kind_to_string(s->kind));
 	pacer_json_key(j, timed ? "duration_s" : "distance_m");
 	pacer_json_fixed(j, timed ? s->duration_s : s->distance_m, 3);
-	write_target(j, &s->target);
+	pacer_target_write_json(&s->target, j);
 	write_count(j, "rep", s->rep);
 	write_count(j, "reps", s->reps);
 	if (s->negative_group >= 0) {

@@ -162,6 +162,9 @@ bool pacer_step_is_work(const PacerStep *step);
  */
 void pacer_plan_write_json(const PacerPlan *plan, PacerJson *j);
 
+/* "target": the target's label, pace_s_per_km, hr_bpm, cadence_spm bands and hill, or null. */
+void pacer_target_write_json(const PacerTarget *target, PacerJson *j);
+
 /* The same members without the enclosing braces, to add keys around them. */
 void pacer_plan_write_json_members(const PacerPlan *plan, PacerJson *j);
 
