@@ -320,20 +320,8 @@ static gboolean on_replay_feed(gpointer user_data)
 static int sim_guide(gpointer user_data)
 {
 	PacerDaemon *d = user_data;
-	PacerCoachStatus st;
 
-	pacer_coach_get_status(pacer_pipeline_get_coach(d->pipeline), &st);
-	switch (st.state) {
-	case PACER_COACH_RUNNING:
-	case PACER_COACH_PAUSED:
-		return st.step;
-	case PACER_COACH_FINISHED:
-		return PACER_SIM_GUIDE_FINISHED;
-	case PACER_COACH_IDLE:
-	case PACER_COACH_READY:
-		break;
-	}
-	return PACER_SIM_GUIDE_WAITING;
+	return pacer_sim_guide_from_coach(pacer_pipeline_get_coach(d->pipeline));
 }
 
 static gboolean on_sim_feed(gpointer user_data)

@@ -196,20 +196,7 @@ static char *quote_args(int argc, char **argv)
 /* The runner follows the coach of a pipeline fed with its own notifications. */
 static int simulate_guide(void *user_data)
 {
-	PacerCoachStatus st;
-
-	pacer_coach_get_status(pacer_pipeline_get_coach(user_data), &st);
-	switch (st.state) {
-	case PACER_COACH_RUNNING:
-	case PACER_COACH_PAUSED:
-		return st.step;
-	case PACER_COACH_FINISHED:
-		return PACER_SIM_GUIDE_FINISHED;
-	case PACER_COACH_IDLE:
-	case PACER_COACH_READY:
-		break;
-	}
-	return PACER_SIM_GUIDE_WAITING;
+	return pacer_sim_guide_from_coach(pacer_pipeline_get_coach(user_data));
 }
 
 static void ignore_event(const PacerEvent *event, void *user_data)

@@ -814,3 +814,21 @@ void pacer_sim_set_guide(PacerSim *sim, PacerSimGuideFunc func, void *user_data)
 	sim->guide = func;
 	sim->guide_data = user_data;
 }
+
+int pacer_sim_guide_from_coach(const PacerCoach *coach)
+{
+	PacerCoachStatus st;
+
+	pacer_coach_get_status(coach, &st);
+	switch (st.state) {
+	case PACER_COACH_RUNNING:
+	case PACER_COACH_PAUSED:
+		return st.step;
+	case PACER_COACH_FINISHED:
+		return PACER_SIM_GUIDE_FINISHED;
+	case PACER_COACH_IDLE:
+	case PACER_COACH_READY:
+		break;
+	}
+	return PACER_SIM_GUIDE_WAITING;
+}

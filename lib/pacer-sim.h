@@ -27,6 +27,7 @@
 
 #include "pacer-capture.h"
 #include "pacer-metrics.h"
+#include "pacer-coach.h"
 #include "pacer-workout.h"
 
 /* The longest value the simulator emits: flags, HR and 15 RR intervals. */
@@ -110,6 +111,9 @@ typedef struct PacerSim PacerSim;
 typedef int (*PacerSimGuideFunc)(void *user_data);
 
 void pacer_sim_set_guide(PacerSim *sim, PacerSimGuideFunc func, void *user_data);
+
+/* What a runner watching `coach` should run: its step, WAITING or FINISHED. */
+int pacer_sim_guide_from_coach(const PacerCoach *coach);
 
 /*
  * Copies the configuration and the plan (neither needs to outlive the call).
