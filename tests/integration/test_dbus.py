@@ -132,6 +132,19 @@ def ensure_users():
         subprocess.run(['usermod', '-a', '-G', DAEMON_USER, RUNNER], check=True)
 
 
+
+def let_others_reach(path):
+    '''pacerd runs as user pacer: it must be able to reach the binary (and the
+    source tree's presets beside it) even when the clone lives in a private
+    folder such as one made by mktemp -d (mode 0700). Adds only the search
+    bit (o+x) to the folders above it that lack it.'''
+    d = os.path.dirname(os.path.realpath(path))
+    while d and d != '/':
+        mode = os.stat(d).st_mode
+        if not mode & 0o001:
+            os.chmod(d, mode | 0o001)
+        d = os.path.dirname(d)
+
 def as_user(name):
     '''Popen keyword arguments that run a child as `name` (its groups from /etc/group).'''
     entry = pwd.getpwnam(name)
@@ -289,6 +302,8 @@ class DBusCase(pacertest.TestCase):
     def start_pacerd(self, args=(), user=DAEMON_USER, title='pacerd', config=None, env=None, wait=True,
                      **kwargs):
         '''pacerd as `user` (BlueZ mode unless args say otherwise); waits until it owns the name.'''
+        if user:
+            let_others_reach(PACERD)
         argv = [PACERD, '--config', config or self.config, *args]
         proc = self.spawn(title, argv, env=env or self.env(), valgrind=True,
                           **(as_user(user) if user else {}), **kwargs)
