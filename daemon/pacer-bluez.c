@@ -31,6 +31,9 @@ typedef enum {
 
 typedef struct {
 	PacerBluez *bz;
+	PacerBluezSlotConfig want;
+	gboolean bridged; /* not the runner's: its kind is known once its services are */
+	gboolean kind_known;
 	PacerSensorKind kind;
 	uint16_t service;
 	uint16_t measurement;
@@ -62,8 +65,10 @@ struct _PacerBluez {
 	gboolean discovery_pending;
 	guint pick_timer;
 	gboolean pick_ready;
-	Slot slots[PACER_BLUEZ_N_SLOTS];
+	GPtrArray *slots; /* of Slot: the runner's three (by kind), then the bridged ones */
 };
+
+#define SLOT(bz, i) ((Slot *)g_ptr_array_index((bz)->slots, (i)))
 
 static void evaluate(PacerBluez *bz);
 static void slot_lost(Slot *s, const char *why);
@@ -158,11 +163,39 @@ static GDBusProxy *find_char(PacerBluez *bz, const char *device_path, uint16_t u
 
 static gboolean slot_uses_device(PacerBluez *bz, const char *path)
 {
-	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
-		if (g_strcmp0(bz->slots[i].device_path, path) == 0)
+	for (guint i = 0; i < bz->slots->len; i++) {
+		if (g_strcmp0(SLOT(bz, i)->device_path, path) == 0)
 			return TRUE;
 	}
 	return FALSE;
+}
+
+/* What a slot's kind measures: its service, notifications and the characteristic read once. */
+static void slot_set_kind(Slot *s, PacerSensorKind kind)
+{
+	static const uint16_t services[] = {PACER_UUID_HEART_RATE_SERVICE, PACER_UUID_RSC_SERVICE,
+					    PACER_UUID_FITNESS_MACHINE_SERVICE};
+	static const uint16_t measurements[] = {PACER_UUID_HEART_RATE_MEASUREMENT,
+						PACER_UUID_RSC_MEASUREMENT, PACER_UUID_TREADMILL_DATA};
+	static const uint16_t features[] = {PACER_UUID_BODY_SENSOR_LOCATION, PACER_UUID_RSC_FEATURE,
+					    PACER_UUID_FITNESS_MACHINE_FEATURE};
+
+	s->kind = kind;
+	s->kind_known = TRUE;
+	s->service = services[kind];
+	s->measurement = measurements[kind];
+	s->feature = features[kind];
+}
+
+/* For messages: "heart_rate", or "bridged heart_rate", or "bridged sensor". */
+static const char *slot_label(const Slot *s)
+{
+	static const char *const bridged[] = {"bridged heart_rate", "bridged footpod",
+					      "bridged treadmill"};
+
+	if (!s->bridged)
+		return pacer_sensor_kind_to_string(s->kind);
+	return s->kind_known ? bridged[s->kind] : "bridged sensor";
 }
 
 /* ---- values and teardown ---- */
@@ -170,7 +203,8 @@ static gboolean slot_uses_device(PacerBluez *bz, const char *path)
 static void deliver(Slot *s, uint16_t uuid16, const uint8_t *value, size_t len)
 {
 	if (s->bz->cb.value)
-		s->bz->cb.value(s->address, s->kind, uuid16, value, len, s->bz->user_data);
+		s->bz->cb.value(s->address, s->kind, s->bridged, uuid16, value, len,
+				s->bz->user_data);
 }
 
 static void deliver_variant(Slot *s, uint16_t uuid16, GVariant *bytes)
@@ -205,7 +239,7 @@ static void slot_teardown(Slot *s)
 	}
 	g_clear_object(&s->notify_char);
 	if (s->reported && s->bz->cb.state)
-		s->bz->cb.state(s->address, s->kind, FALSE, s->bz->user_data);
+		s->bz->cb.state(s->address, s->kind, s->bridged, FALSE, s->bz->user_data);
 	s->reported = FALSE;
 }
 
@@ -264,10 +298,9 @@ static void streaming(Slot *s)
 	s->state = SLOT_STREAMING;
 	s->backoff_s = 0;
 	s->reported = TRUE;
-	g_message("%s '%s' (%s): streaming", pacer_sensor_kind_to_string(s->kind),
-		  s->name ? s->name : "", s->address);
+	g_message("%s '%s' (%s): streaming", slot_label(s), s->name ? s->name : "", s->address);
 	if (s->bz->cb.state)
-		s->bz->cb.state(s->address, s->kind, TRUE, s->bz->user_data);
+		s->bz->cb.state(s->address, s->kind, s->bridged, TRUE, s->bz->user_data);
 }
 
 static void start_notify_done(GObject *src, GAsyncResult *res, gpointer user_data)
@@ -382,7 +415,18 @@ static gboolean on_resolve_retry(gpointer user_data);
 /* Services resolved: find the measurement characteristic by UUID and subscribe. */
 static void subscribe(Slot *s)
 {
-	g_autoptr(GDBusProxy) ch = find_char(s->bz, s->device_path, s->measurement);
+	g_autoptr(GDBusProxy) ch = NULL;
+
+	if (s->bridged && !s->kind_known) {
+		/* the first of HR, RSC and treadmill measurements the sensor offers */
+		for (int k = PACER_SENSOR_HEART_RATE; k <= PACER_SENSOR_TREADMILL && !ch; k++) {
+			slot_set_kind(s, (PacerSensorKind)k);
+			ch = find_char(s->bz, s->device_path, s->measurement);
+		}
+		s->kind_known = ch != NULL;
+	} else {
+		ch = find_char(s->bz, s->device_path, s->measurement);
+	}
 
 	if (!ch) {
 		/* ServicesResolved can come before the objects are exported: wait a little */
@@ -464,8 +508,8 @@ static void slot_connect(Slot *s, GDBusProxy *dev)
 		return;
 	}
 	s->state = SLOT_CONNECTING;
-	g_message("%s: connecting to '%s' (%s)", pacer_sensor_kind_to_string(s->kind),
-		  s->name ? s->name : "", s->address);
+	g_message("%s: connecting to '%s' (%s)", slot_label(s), s->name ? s->name : "",
+		  s->address);
 	g_dbus_proxy_call(dev, "Connect", NULL, G_DBUS_CALL_FLAGS_NONE, CONNECT_TIMEOUT_MS, s->op,
 			  connect_done, s);
 }
@@ -494,8 +538,8 @@ static void slot_lost(Slot *s, const char *why)
 	if (s->state == SLOT_BACKOFF)
 		return; /* told twice (the socket and Connected=false) */
 	if (why)
-		g_message("%s '%s' (%s): %s", pacer_sensor_kind_to_string(s->kind),
-			  s->name ? s->name : "", s->address, why);
+		g_message("%s '%s' (%s): %s", slot_label(s), s->name ? s->name : "", s->address,
+			  why);
 	slot_teardown(s);
 	s->state = SLOT_BACKOFF;
 	delay = s->backoff_s == 0 ? 1 : MIN(s->backoff_s * 2, s->bz->cfg.backoff_max_s);
@@ -553,7 +597,7 @@ static void set_discovery(PacerBluez *bz, gboolean on)
 /* The device a slot should use now: its configured address, or the strongest candidate. */
 static GDBusProxy *choose_device(PacerBluez *bz, Slot *s, gboolean *ret_candidates)
 {
-	const PacerBluezSlotConfig *sc = &bz->cfg.slots[s->kind];
+	const PacerBluezSlotConfig *sc = &s->want;
 	g_autolist(GDBusObject) objects = g_dbus_object_manager_get_objects(bz->manager);
 	GDBusProxy *best = NULL;
 	int best_rssi = G_MININT;
@@ -627,9 +671,9 @@ static void evaluate(PacerBluez *bz)
 		choose_adapter(bz);
 	if (!bz->adapter_path)
 		return;
-	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
-		Slot *s = &bz->slots[i];
-		const PacerBluezSlotConfig *sc = &bz->cfg.slots[i];
+	for (guint i = 0; i < bz->slots->len; i++) {
+		Slot *s = SLOT(bz, i);
+		const PacerBluezSlotConfig *sc = &s->want;
 		g_autoptr(GDBusProxy) dev = NULL;
 		gboolean candidates = FALSE;
 
@@ -655,20 +699,22 @@ static void evaluate(PacerBluez *bz)
 
 static Slot *slot_for_device(PacerBluez *bz, const char *path)
 {
-	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
-		if (bz->slots[i].device_path && g_strcmp0(bz->slots[i].device_path, path) == 0)
-			return &bz->slots[i];
+	for (guint i = 0; i < bz->slots->len; i++) {
+		Slot *s = SLOT(bz, i);
+
+		if (s->device_path && g_strcmp0(s->device_path, path) == 0)
+			return s;
 	}
 	return NULL;
 }
 
 static Slot *slot_for_char(PacerBluez *bz, const char *path)
 {
-	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
-		GDBusProxy *ch = bz->slots[i].notify_char;
+	for (guint i = 0; i < bz->slots->len; i++) {
+		GDBusProxy *ch = SLOT(bz, i)->notify_char;
 
 		if (ch && g_strcmp0(g_dbus_proxy_get_object_path(ch), path) == 0)
-			return &bz->slots[i];
+			return SLOT(bz, i);
 	}
 	return NULL;
 }
@@ -741,8 +787,8 @@ static void on_interface_added(GDBusObjectManager *manager, GDBusObject *object,
 			set_battery(battery_slot, g_variant_get_byte(pct));
 	}
 	/* the characteristics may come after ServicesResolved */
-	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
-		Slot *s = &bz->slots[i];
+	for (guint i = 0; i < bz->slots->len; i++) {
+		Slot *s = SLOT(bz, i);
 
 		if (s->device_path && g_str_has_prefix(path, s->device_path) && s->state == SLOT_RESOLVING &&
 		    s->timer) {
@@ -765,12 +811,12 @@ static void on_object_removed(GDBusObjectManager *manager, GDBusObject *object,
 
 		slot_forget(s);
 		if (streaming)
-			g_message("%s: device removed", pacer_sensor_kind_to_string(s->kind));
+			g_message("%s: device removed", slot_label(s));
 	}
 	if (g_strcmp0(path, bz->adapter_path) == 0) {
 		g_message("adapter %s removed", path);
-		for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++)
-			slot_forget(&bz->slots[i]);
+		for (guint i = 0; i < bz->slots->len; i++)
+			slot_forget(SLOT(bz, i));
 		g_clear_pointer(&bz->adapter_path, g_free);
 		bz->discovering = FALSE;
 	}
@@ -788,8 +834,8 @@ static void on_name_owner(GObject *manager, GParamSpec *pspec, gpointer user_dat
 		return;
 	}
 	g_message("bluetoothd went away: dropping every sensor until it is back");
-	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++)
-		slot_forget(&bz->slots[i]);
+	for (guint i = 0; i < bz->slots->len; i++)
+		slot_forget(SLOT(bz, i));
 	g_clear_pointer(&bz->adapter_path, g_free);
 	g_clear_handle_id(&bz->pick_timer, g_source_remove);
 	bz->pick_ready = FALSE;
@@ -823,6 +869,41 @@ static void manager_ready(GObject *src, GAsyncResult *res, gpointer user_data)
 
 /* ---- life cycle ---- */
 
+static Slot *slot_new(PacerBluez *bz, const PacerBluezSlotConfig *want, gboolean bridged,
+		      PacerSensorKind kind)
+{
+	Slot *s = g_new0(Slot, 1);
+
+	s->bz = bz;
+	s->want = *want;
+	s->bridged = bridged;
+	slot_set_kind(s, kind);
+	s->kind_known = !bridged;
+	s->fd = -1;
+	s->battery = -1;
+	return s;
+}
+
+static void slot_free(gpointer data)
+{
+	Slot *s = data;
+
+	slot_forget(s);
+	g_clear_object(&s->op);
+	g_free(s);
+}
+
+/* The bridged slots of a configuration, after the runner's three. */
+static void add_bridged(PacerBluez *bz, const PacerBluezConfig *config)
+{
+	for (guint i = 0; i < config->n_bridge; i++) {
+		PacerBluezSlotConfig want = {.enabled = TRUE};
+
+		g_strlcpy(want.address, config->bridge[i], sizeof(want.address));
+		g_ptr_array_add(bz->slots, slot_new(bz, &want, TRUE, PACER_SENSOR_HEART_RATE));
+	}
+}
+
 PacerBluez *pacer_bluez_new(const PacerBluezConfig *config, const PacerBluezCallbacks *callbacks,
 			    gpointer user_data)
 {
@@ -837,25 +918,10 @@ PacerBluez *pacer_bluez_new(const PacerBluezConfig *config, const PacerBluezCall
 	bz->cb = *callbacks;
 	bz->user_data = user_data;
 	bz->cancellable = g_cancellable_new();
-	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
-		static const uint16_t services[] = {PACER_UUID_HEART_RATE_SERVICE, PACER_UUID_RSC_SERVICE,
-						    PACER_UUID_FITNESS_MACHINE_SERVICE};
-		static const uint16_t measurements[] = {PACER_UUID_HEART_RATE_MEASUREMENT,
-							PACER_UUID_RSC_MEASUREMENT,
-							PACER_UUID_TREADMILL_DATA};
-		static const uint16_t features[] = {PACER_UUID_BODY_SENSOR_LOCATION,
-						    PACER_UUID_RSC_FEATURE,
-						    PACER_UUID_FITNESS_MACHINE_FEATURE};
-		Slot *s = &bz->slots[i];
-
-		s->bz = bz;
-		s->kind = (PacerSensorKind)i;
-		s->service = services[i];
-		s->measurement = measurements[i];
-		s->feature = features[i];
-		s->fd = -1;
-		s->battery = -1;
-	}
+	bz->slots = g_ptr_array_new_with_free_func(slot_free);
+	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++)
+		g_ptr_array_add(bz->slots, slot_new(bz, &config->slots[i], FALSE, (PacerSensorKind)i));
+	add_bridged(bz, config);
 	return bz;
 }
 
@@ -867,23 +933,25 @@ void pacer_bluez_start(PacerBluez *bz)
 						 manager_ready, bz);
 }
 
+/* Lets a slot's sensor go (bluetoothd keeps links when a client goes away). */
+static void slot_release(Slot *s)
+{
+	g_autoptr(GDBusProxy) dev = get_iface(s->bz, s->device_path, DEVICE_IFACE);
+
+	if (dev && s->state != SLOT_IDLE)
+		g_dbus_proxy_call(dev, "Disconnect", NULL, G_DBUS_CALL_FLAGS_NONE, 1000, NULL, NULL,
+				  NULL);
+}
+
 void pacer_bluez_free(PacerBluez *bz)
 {
 	if (!bz)
 		return;
 	bz->cb.state = NULL; /* the owner is going away: no more callbacks */
 	bz->cb.value = NULL;
-	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
-		Slot *s = &bz->slots[i];
-		g_autoptr(GDBusProxy) dev = get_iface(bz, s->device_path, DEVICE_IFACE);
-
-		/* bluetoothd keeps links when a client goes: let the sensor go */
-		if (dev && s->state != SLOT_IDLE)
-			g_dbus_proxy_call(dev, "Disconnect", NULL, G_DBUS_CALL_FLAGS_NONE, 1000, NULL,
-					  NULL, NULL);
-		slot_forget(s);
-		g_clear_object(&s->op);
-	}
+	for (guint i = 0; i < bz->slots->len; i++)
+		slot_release(SLOT(bz, i));
+	g_ptr_array_unref(bz->slots);
 	g_cancellable_cancel(bz->cancellable);
 	g_clear_object(&bz->cancellable);
 	g_clear_handle_id(&bz->pick_timer, g_source_remove);
@@ -896,16 +964,16 @@ void pacer_bluez_free(PacerBluez *bz)
 	g_free(bz);
 }
 
-guint pacer_bluez_get_sensors(PacerBluez *bz, PacerBluezSensor *ret)
+guint pacer_bluez_get_sensors(PacerBluez *bz, PacerBluezSensor *ret, guint max)
 {
 	guint n = 0;
 
-	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
-		const Slot *s = &bz->slots[i];
+	for (guint i = 0; i < bz->slots->len && n < max; i++) {
+		const Slot *s = SLOT(bz, i);
 
-		if (!s->device_path)
-			continue;
-		ret[n] = (PacerBluezSensor){.kind = s->kind, .name = s->name,
+		if (!s->device_path || !s->kind_known)
+			continue; /* a bridged sensor is listed once its kind is known */
+		ret[n] = (PacerBluezSensor){.kind = s->kind, .bridged = s->bridged, .name = s->name,
 					    .connected = s->state == SLOT_STREAMING,
 					    .battery = s->battery, .rssi = s->rssi};
 		g_strlcpy(ret[n].address, s->address, sizeof(ret[n].address));
@@ -914,16 +982,38 @@ guint pacer_bluez_get_sensors(PacerBluez *bz, PacerBluezSensor *ret)
 	return n;
 }
 
+static gboolean same_bridge(const PacerBluezConfig *a, const PacerBluezConfig *b)
+{
+	if (a->n_bridge != b->n_bridge)
+		return FALSE;
+	for (guint i = 0; i < a->n_bridge; i++) {
+		if (g_ascii_strcasecmp(a->bridge[i], b->bridge[i]) != 0)
+			return FALSE;
+	}
+	return TRUE;
+}
+
 void pacer_bluez_reconfigure(PacerBluez *bz, const PacerBluezConfig *config)
 {
 	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
 		const PacerBluezSlotConfig *a = &bz->cfg.slots[i], *b = &config->slots[i];
+		Slot *s = SLOT(bz, i);
 
 		if (a->enabled == b->enabled && a->auto_pick == b->auto_pick &&
 		    g_ascii_strcasecmp(a->address, b->address) == 0)
 			continue;
 		bz->cfg.slots[i] = *b;
-		slot_forget(&bz->slots[i]);
+		s->want = *b;
+		slot_forget(s);
+	}
+	if (!same_bridge(&bz->cfg, config)) {
+		/* simplest is best: the bridged sensors start over */
+		for (guint i = PACER_BLUEZ_N_SLOTS; i < bz->slots->len; i++)
+			slot_release(SLOT(bz, i));
+		g_ptr_array_set_size(bz->slots, PACER_BLUEZ_N_SLOTS);
+		memcpy(bz->cfg.bridge, config->bridge, sizeof(bz->cfg.bridge));
+		bz->cfg.n_bridge = config->n_bridge;
+		add_bridged(bz, config);
 	}
 	evaluate(bz);
 }

@@ -23,7 +23,9 @@
 
 typedef struct _PacerBluez PacerBluez;
 
-#define PACER_BLUEZ_N_SLOTS 3 /* heart rate, footpod, treadmill */
+#define PACER_BLUEZ_N_SLOTS 3 /* the runner's: heart rate, footpod, treadmill */
+#define PACER_BLUEZ_MAX_BRIDGE 29 /* further sensors, bridged to MQTT only */
+#define PACER_BLUEZ_MAX_SENSORS (PACER_BLUEZ_N_SLOTS + PACER_BLUEZ_MAX_BRIDGE)
 
 typedef struct {
 	gboolean enabled;
@@ -34,21 +36,25 @@ typedef struct {
 typedef struct {
 	char *adapter; /* "hci0", or NULL for the first powered adapter */
 	PacerBluezSlotConfig slots[PACER_BLUEZ_N_SLOTS]; /* indexed by PacerSensorKind */
+	/* bridged sensors by address (any of the three kinds, found from their services) */
+	char bridge[PACER_BLUEZ_MAX_BRIDGE][18];
+	guint n_bridge;
 	guint pick_window_ms; /* how long auto mode listens before choosing; 1500 */
 	guint backoff_max_s;  /* 30 */
 } PacerBluezConfig;
 
 typedef struct {
-	/* one notification or read value, as it came */
-	void (*value)(const char *address, PacerSensorKind kind, uint16_t uuid16,
+	/* one notification or read value, as it came; `bridged`: not one of the runner's */
+	void (*value)(const char *address, PacerSensorKind kind, gboolean bridged, uint16_t uuid16,
 		      const uint8_t *value, size_t len, gpointer user_data);
 	/* subscribed (TRUE) or lost (FALSE) */
-	void (*state)(const char *address, PacerSensorKind kind, gboolean connected,
-		      gpointer user_data);
+	void (*state)(const char *address, PacerSensorKind kind, gboolean bridged,
+		      gboolean connected, gpointer user_data);
 } PacerBluezCallbacks;
 
 typedef struct {
 	PacerSensorKind kind;
+	gboolean bridged;
 	char address[18];
 	char *name;     /* owned by the client; may be NULL */
 	gboolean connected;
@@ -64,8 +70,8 @@ void pacer_bluez_start(PacerBluez *bz);
 void pacer_bluez_free(PacerBluez *bz);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PacerBluez, pacer_bluez_free)
 
-/* The sensors in use (slot order); fills up to PACER_BLUEZ_N_SLOTS entries, returns the count. */
-guint pacer_bluez_get_sensors(PacerBluez *bz, PacerBluezSensor *ret);
+/* The sensors in use (the runner's, then the bridged ones); fills up to `max`, returns the count. */
+guint pacer_bluez_get_sensors(PacerBluez *bz, PacerBluezSensor *ret, guint max);
 
 /* Applies a new sensor configuration (after SIGHUP): changed slots start over. */
 void pacer_bluez_reconfigure(PacerBluez *bz, const PacerBluezConfig *config);

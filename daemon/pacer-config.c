@@ -466,6 +466,33 @@ static gboolean parse_sensor(Loader *l, const KeySpec *k, const char *v, GError 
 	return TRUE;
 }
 
+/* "AA:BB:..., CC:DD:...": sensors bridged to MQTT besides the runner's; empty: none. */
+static gboolean parse_bridge(Loader *l, const KeySpec *k, const char *v, GError **error)
+{
+	g_auto(GStrv) items = g_strsplit(v, ",", -1);
+	unsigned n = 0;
+
+	for (char **item = items; v[0] != '\0' && *item; item++) {
+		const char *s = g_strstrip(*item);
+		char address[18];
+
+		if (!normalize_address(s, address))
+			return key_error(error, l, k->group, k->key,
+					 "'%s' is not an address like AA:BB:CC:DD:EE:FF%s", s, hint(s));
+		for (unsigned i = 0; i < n; i++) {
+			if (strcmp(l->config->sensors.bridge[i], address) == 0)
+				return key_error(error, l, k->group, k->key, "%s is listed twice",
+						 address);
+		}
+		if (n == PACER_CONFIG_MAX_BRIDGE)
+			return key_error(error, l, k->group, k->key,
+					 "more than %d addresses", PACER_CONFIG_MAX_BRIDGE);
+		memcpy(l->config->sensors.bridge[n++], address, sizeof(address));
+	}
+	l->config->sensors.n_bridge = n;
+	return TRUE;
+}
+
 /* "hciN" (N up to 3 digits): the basename of the adapter's BlueZ object path. */
 static gboolean parse_adapter(Loader *l, const KeySpec *k, const char *v, GError **error)
 {
@@ -676,6 +703,7 @@ static const KeySpec keys[] = {
 	CUSTOM("sensors", "heart_rate", sensors.heart_rate, parse_sensor),
 	CUSTOM("sensors", "footpod", sensors.footpod, parse_sensor),
 	CUSTOM("sensors", "treadmill", sensors.treadmill, parse_sensor),
+	CUSTOM("sensors", "bridge", sensors.n_bridge, parse_bridge),
 
 	DOUBLE("footpod", "calibration", footpod.calibration, 0.5, 1.5),
 	BOOL("footpod", "auto_calibrate", footpod.auto_calibrate),
@@ -710,6 +738,7 @@ static const KeySpec keys[] = {
 	BOOL("mqtt", "ha_discovery", mqtt.ha_discovery),
 	CUSTOM("mqtt", "ha_prefix", mqtt.ha_prefix, parse_topic),
 	BOOL("mqtt", "commands", mqtt.commands),
+	BOOL("mqtt", "raw", mqtt.raw),
 
 	BOOL("dbus", "enabled", dbus.enabled),
 	CUSTOM("dbus", "bus", dbus.bus, parse_bus),
@@ -860,6 +889,24 @@ static gboolean check_mqtt(const Loader *l, GError **error)
 	if (l->config->mqtt.key_file && !l->config->mqtt.cert_file)
 		return key_error(error, l, "mqtt", "key_file",
 				 "needs cert_file (the client certificate of this key)");
+	return TRUE;
+}
+
+/* A sensor is the runner's or bridged, never both. */
+static gboolean check_bridge(const Loader *l, GError **error)
+{
+	const PacerConfig *c = l->config;
+	const PacerConfigSensor *own[] = {&c->sensors.heart_rate, &c->sensors.footpod,
+					  &c->sensors.treadmill};
+
+	for (unsigned i = 0; i < c->sensors.n_bridge; i++) {
+		for (size_t j = 0; j < G_N_ELEMENTS(own); j++) {
+			if (own[j]->mode == PACER_CONFIG_SENSOR_ADDRESS &&
+			    strcmp(own[j]->address, c->sensors.bridge[i]) == 0)
+				return key_error(error, l, "sensors", "bridge",
+						 "%s is already the runner's sensor", own[j]->address);
+		}
+	}
 	return TRUE;
 }
 
@@ -1163,7 +1210,7 @@ void pacer_config_free(PacerConfig *c)
 static gboolean load_checked(Loader *l, GError **error)
 {
 	return read_keys(l, error) && check_athlete(l, error) && check_mqtt(l, error) &&
-	       check_workout(l, error);
+	       check_bridge(l, error) && check_workout(l, error);
 }
 
 static void hand_out_warnings(GPtrArray *warnings, GStrv *ret_warnings)

@@ -52,6 +52,8 @@ typedef enum {
 	PACER_CONFIG_SENSOR_ADDRESS, /* only this one */
 } PacerConfigSensorMode;
 
+#define PACER_CONFIG_MAX_BRIDGE 29 /* with the three of the runner: 32 sensors */
+
 typedef struct {
 	PacerConfigSensorMode mode;
 	char address[18]; /* "AA:BB:CC:DD:EE:FF", upper case, for ADDRESS; else "" */
@@ -89,6 +91,9 @@ typedef struct PacerConfig {
 	struct {
 		char *adapter; /* "hciN" (/org/bluez/hciN); NULL: the first powered adapter */
 		PacerConfigSensor heart_rate, footpod, treadmill;
+		/* further sensors, connected and published raw, never the runner's */
+		char bridge[PACER_CONFIG_MAX_BRIDGE][18];
+		unsigned n_bridge;
 	} sensors;
 
 	struct {
@@ -125,6 +130,7 @@ typedef struct PacerConfig {
 		bool ha_discovery;
 		char *ha_prefix;
 		bool commands;
+		bool raw; /* every notification, decoded, on raw/<address> */
 	} mqtt;
 
 	struct {

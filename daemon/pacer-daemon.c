@@ -17,6 +17,7 @@
 #include "pacer-uuid.h"
 
 #define FEED_INTERVAL_MS 20
+#define TICK_LINGER_US (5 * G_USEC_PER_SEC) /* ticks go on this long after the last sensor */
 #define MALFORMED_LOG_US (60 * G_USEC_PER_SEC)
 #define EXIT_DATAERR 65
 
@@ -35,6 +36,11 @@ typedef struct {
 	gpointer user_data;
 } SensorsSink;
 
+typedef struct {
+	PacerValueFunc func;
+	gpointer user_data;
+} ValueSink;
+
 struct _PacerDaemon {
 	PacerDaemonOptions opts;
 	PacerConfig *config;
@@ -43,9 +49,12 @@ struct _PacerDaemon {
 	GArray *sinks;
 	GArray *tick_sinks;
 	GArray *sensors_sinks;
+	GArray *value_sinks;
 	PacerPipeline *pipeline;
 	PacerBluez *bluez;
-	guint tick_source;
+	guint n_streaming;	/* the runner's sensors streaming now */
+	gint64 idle_since;	/* when ticking stopped being needed; 0: it is needed */
+	guint tick_source;	/* BlueZ mode: only while there is something to tick for */
 	guint feed_source;
 	guint watchdog_source;
 	guint signal_sources[3];
@@ -71,6 +80,8 @@ struct _PacerDaemon {
 	PacerService *service; /* NULL: [dbus] enabled = false */
 };
 
+static void ensure_ticking(PacerDaemon *d);
+
 /* ---- events ---- */
 
 static void on_event(const PacerEvent *event, gpointer user_data)
@@ -83,6 +94,8 @@ static void on_event(const PacerEvent *event, gpointer user_data)
 		fflush(stdout);
 	}
 	g_debug("event: %s", event->message);
+	if (event->type == PACER_EVENT_WORKOUT_STARTED || event->type == PACER_EVENT_WORKOUT_RESUMED)
+		ensure_ticking(d);
 	for (guint i = 0; i < d->sinks->len; i++) {
 		const Sink *s = &g_array_index(d->sinks, Sink, i);
 
@@ -157,16 +170,12 @@ static gboolean workout_active(PacerDaemon *d)
 	return st.state == PACER_COACH_RUNNING || st.state == PACER_COACH_PAUSED;
 }
 
-static void notify_value(PacerDaemon *d, const char *address, uint16_t uuid16,
-			 const uint8_t *value, size_t len, guint64 t_us)
+/* At most once a minute per sensor (the pipeline counts every one). */
+static void log_malformed(PacerDaemon *d, const char *address, uint16_t uuid16, size_t len)
 {
-	PacerNotifyResult r = pacer_pipeline_notify(d->pipeline, address, uuid16, value, len, t_us);
 	gint64 now = g_get_monotonic_time();
 	gpointer last;
 
-	if (r != PACER_NOTIFY_MALFORMED)
-		return;
-	/* logged at most once a minute per sensor; every one is counted */
 	last = g_hash_table_lookup(d->malformed, address);
 	if (last && now - GPOINTER_TO_SIZE(last) < MALFORMED_LOG_US)
 		return;
@@ -175,32 +184,93 @@ static void notify_value(PacerDaemon *d, const char *address, uint16_t uuid16,
 		  uuid16, len);
 }
 
+static void notify_value(PacerDaemon *d, const char *address, uint16_t uuid16,
+			 const uint8_t *value, size_t len, guint64 t_us)
+{
+	PacerNotifyResult r = pacer_pipeline_notify(d->pipeline, address, uuid16, value, len, t_us);
+
+	if (r == PACER_NOTIFY_MALFORMED)
+		log_malformed(d, address, uuid16, len);
+}
+
 /* ---- real sensors ---- */
+
+/*
+ * With real sensors the pipeline ticks while one of the runner's sensors
+ * streams or a workout runs, and TICK_LINGER_US after that (so that the
+ * values of a lost sensor turn null); an idle pacerd does not wake up.
+ */
+static gboolean ticking_needed(PacerDaemon *d)
+{
+	return d->n_streaming > 0 || workout_active(d);
+}
 
 static gboolean on_tick(gpointer user_data)
 {
 	PacerDaemon *d = user_data;
+	gint64 now = g_get_monotonic_time();
 
-	tick(d, (guint64)g_get_monotonic_time());
+	tick(d, (guint64)now);
+	if (ticking_needed(d)) {
+		d->idle_since = 0;
+	} else if (d->idle_since == 0) {
+		d->idle_since = now;
+	} else if (now - d->idle_since >= TICK_LINGER_US) {
+		g_debug("nothing to tick for: the pipeline rests");
+		d->tick_source = 0;
+		return G_SOURCE_REMOVE;
+	}
 	return G_SOURCE_CONTINUE;
 }
 
-static void bluez_value(const char *address, PacerSensorKind kind, uint16_t uuid16,
-			const uint8_t *value, size_t len, gpointer user_data)
+static void ensure_ticking(PacerDaemon *d)
+{
+	d->idle_since = 0;
+	if (d->opts.mode == PACER_DAEMON_BLUEZ && !d->tick_source)
+		d->tick_source = g_timeout_add(PACER_PIPELINE_TICK_US / 1000, on_tick, d);
+}
+
+static void bluez_value(const char *address, PacerSensorKind kind, gboolean bridged,
+			uint16_t uuid16, const uint8_t *value, size_t len, gpointer user_data)
 {
 	PacerDaemon *d = user_data;
-	guint64 now = (guint64)g_get_monotonic_time();
+	PacerGattValue decoded;
+	guint64 now;
 
+	if (d->value_sinks->len > 0 || bridged) {
+		if (pacer_gatt_decode(uuid16, value, len, &decoded) == 0) {
+			for (guint i = 0; i < d->value_sinks->len; i++) {
+				const ValueSink *s = &g_array_index(d->value_sinks, ValueSink, i);
+
+				s->func(address, kind, uuid16, &decoded, s->user_data);
+			}
+		} else if (bridged) {
+			log_malformed(d, address, uuid16, len);
+		}
+	}
+	if (bridged)
+		return;
+	now = (guint64)g_get_monotonic_time();
 	pacer_pipeline_register_sensor(d->pipeline, address, kind, now);
 	notify_value(d, address, uuid16, value, len, now);
 }
 
-static void bluez_state(const char *address, PacerSensorKind kind, gboolean connected,
-			gpointer user_data)
+static void bluez_state(const char *address, PacerSensorKind kind, gboolean bridged,
+			gboolean connected, gpointer user_data)
 {
 	PacerDaemon *d = user_data;
 	guint64 now = (guint64)g_get_monotonic_time();
 
+	if (bridged) {
+		sensors_changed(d);
+		return;
+	}
+	if (connected) {
+		d->n_streaming++;
+		ensure_ticking(d);
+	} else if (d->n_streaming > 0) {
+		d->n_streaming--;
+	}
 	pacer_pipeline_register_sensor(d->pipeline, address, kind, now);
 	pacer_coach_sensor(pacer_pipeline_get_coach(d->pipeline), now,
 			   connected ? PACER_EVENT_SENSOR_CONNECTED : PACER_EVENT_SENSOR_LOST, address,
@@ -213,12 +283,17 @@ static void bluez_config(const PacerConfig *c, PacerBluezConfig *ret)
 	const PacerConfigSensor *sensors[] = {&c->sensors.heart_rate, &c->sensors.footpod,
 					      &c->sensors.treadmill};
 
+	G_STATIC_ASSERT(PACER_BLUEZ_MAX_BRIDGE == PACER_CONFIG_MAX_BRIDGE);
+	G_STATIC_ASSERT(PACER_BLUEZ_MAX_SENSORS == PACER_DAEMON_MAX_SENSORS);
+
 	*ret = (PacerBluezConfig){.adapter = c->sensors.adapter};
 	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++) {
 		ret->slots[i].enabled = sensors[i]->mode != PACER_CONFIG_SENSOR_NONE;
 		ret->slots[i].auto_pick = sensors[i]->mode == PACER_CONFIG_SENSOR_AUTO;
 		g_strlcpy(ret->slots[i].address, sensors[i]->address, sizeof(ret->slots[i].address));
 	}
+	memcpy(ret->bridge, c->sensors.bridge, sizeof(ret->bridge));
+	ret->n_bridge = c->sensors.n_bridge;
 }
 
 static void start_bluez(PacerDaemon *d)
@@ -229,7 +304,8 @@ static void start_bluez(PacerDaemon *d)
 	bluez_config(d->config, &cfg);
 	d->bluez = pacer_bluez_new(&cfg, &callbacks, d);
 	pacer_bluez_start(d->bluez);
-	d->tick_source = g_timeout_add(PACER_PIPELINE_TICK_US / 1000, on_tick, d);
+	if (ticking_needed(d))
+		ensure_ticking(d);
 }
 
 /* ---- a capture or the virtual runner, at `speedup` ---- */
@@ -488,6 +564,7 @@ PacerDaemon *pacer_daemon_new(const PacerDaemonOptions *options, PacerConfig *co
 	d->sinks = g_array_new(FALSE, FALSE, sizeof(Sink));
 	d->tick_sinks = g_array_new(FALSE, FALSE, sizeof(TickSink));
 	d->sensors_sinks = g_array_new(FALSE, FALSE, sizeof(SensorsSink));
+	d->value_sinks = g_array_new(FALSE, FALSE, sizeof(ValueSink));
 	d->malformed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	pacer_daemon_add_event_sink(d, on_event_reload, d);
 	if (!make_pipeline(d, error))
@@ -518,6 +595,7 @@ void pacer_daemon_free(PacerDaemon *d)
 	g_clear_pointer(&d->sinks, g_array_unref);
 	g_clear_pointer(&d->tick_sinks, g_array_unref);
 	g_clear_pointer(&d->sensors_sinks, g_array_unref);
+	g_clear_pointer(&d->value_sinks, g_array_unref);
 	g_clear_pointer(&d->malformed, g_hash_table_unref);
 	g_free(d->opts.config_path);
 	g_free(d->opts.replay_path);
@@ -599,6 +677,13 @@ void pacer_daemon_add_sensors_sink(PacerDaemon *d, PacerSensorsChangedFunc func,
 	g_array_append_val(d->sensors_sinks, s);
 }
 
+void pacer_daemon_add_value_sink(PacerDaemon *d, PacerValueFunc func, gpointer user_data)
+{
+	ValueSink s = {.func = func, .user_data = user_data};
+
+	g_array_append_val(d->value_sinks, s);
+}
+
 const PacerConfig *pacer_daemon_get_config(PacerDaemon *d)
 {
 	return d->config;
@@ -626,11 +711,12 @@ guint pacer_daemon_get_sensors(PacerDaemon *d, PacerDaemonSensor *ret, guint max
 	guint n = 0;
 
 	if (d->bluez) {
-		PacerBluezSensor s[PACER_BLUEZ_N_SLOTS];
-		guint k = pacer_bluez_get_sensors(d->bluez, s);
+		PacerBluezSensor s[PACER_BLUEZ_MAX_SENSORS];
+		guint k = pacer_bluez_get_sensors(d->bluez, s, G_N_ELEMENTS(s));
 
 		for (guint i = 0; i < k && n < max; i++, n++) {
-			ret[n] = (PacerDaemonSensor){.kind = s[i].kind, .connected = s[i].connected,
+			ret[n] = (PacerDaemonSensor){.kind = s[i].kind, .bridged = s[i].bridged,
+						     .connected = s[i].connected,
 						     .battery = s[i].battery, .rssi = s[i].rssi};
 			g_strlcpy(ret[n].address, s[i].address, sizeof(ret[n].address));
 			g_strlcpy(ret[n].name, s[i].name ? s[i].name : "", sizeof(ret[n].name));

@@ -12,6 +12,7 @@
 
 #include "pacer-config.h"
 #include "pacer-event.h"
+#include "pacer-gatt.h"
 #include "pacer-pipeline.h"
 
 typedef enum {
@@ -55,6 +56,14 @@ typedef void (*PacerTickFunc)(const PacerMetricsSnapshot *snapshot, const PacerC
 			      gpointer user_data);
 void pacer_daemon_add_tick_sink(PacerDaemon *d, PacerTickFunc func, gpointer user_data);
 
+/*
+ * Called with every well-formed value a sensor sends (notifications and
+ * reads), decoded, the runner's and the bridged sensors' alike (BlueZ mode).
+ */
+typedef void (*PacerValueFunc)(const char *address, PacerSensorKind kind, uint16_t uuid16,
+			       const PacerGattValue *value, gpointer user_data);
+void pacer_daemon_add_value_sink(PacerDaemon *d, PacerValueFunc func, gpointer user_data);
+
 /* Called when a sensor is connected or lost (BlueZ mode), or its battery changes. */
 typedef void (*PacerSensorsChangedFunc)(gpointer user_data);
 void pacer_daemon_add_sensors_sink(PacerDaemon *d, PacerSensorsChangedFunc func, gpointer user_data);
@@ -66,9 +75,12 @@ GMainLoop *pacer_daemon_get_loop(PacerDaemon *d);
 guint64 pacer_daemon_now(PacerDaemon *d);
 
 /* The sensors in use with their state (BlueZ mode; from the pipeline otherwise). */
+#define PACER_DAEMON_MAX_SENSORS 32 /* the runner's three and up to 29 bridged ones */
+
 typedef struct {
 	char address[18];
 	PacerSensorKind kind;
+	gboolean bridged; /* published raw, not the runner's */
 	char name[64]; /* "" when unknown */
 	gboolean connected;
 	int battery; /* percent, -1 unknown */

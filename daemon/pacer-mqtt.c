@@ -7,6 +7,8 @@
 #include <MQTTAsync.h>
 #include <gio/gio.h>
 
+#include "pacer-gatt-json.h"
+#include "pacer-json.h"
 #include "pacer-mqtt-payload.h"
 
 #ifndef PACER_VERSION
@@ -21,7 +23,7 @@
 #define MAX_ATTEMPTS 5	/* a message whose publish failed this often is dropped */
 #define FLUSH_MS 3000	/* at exit: time to send what is queued */
 #define DISCONNECT_MS 1000
-#define MAX_SENSORS 16
+#define MAX_SENSORS PACER_DAEMON_MAX_SENSORS
 #define REJECT_LOG_US G_USEC_PER_SEC
 
 /* ---- what Paho's threads hand over ---- */
@@ -100,7 +102,7 @@ struct _PacerMqtt {
 	char *ha_prefix;
 	char *username, *password;
 	char *ca_file, *cert_file, *key_file;
-	gboolean tls, ha_discovery, commands;
+	gboolean tls, ha_discovery, commands, raw;
 	guint64 interval_us;
 	guint queue_size;
 	char *topic_status, *topic_detail, *topic_metrics, *topic_event, *topic_workout;
@@ -119,7 +121,8 @@ struct _PacerMqtt {
 	GHashTable *queued_states; /* topic -> its GList link in queue */
 	GQueue inflight;	   /* Msg*, sent with QoS 1, waiting for the PUBACK, in order */
 	Msg *metrics;		   /* the latest metrics while the broker is away */
-	guint64 dropped_events, dropped_metrics, connects;
+	guint64 dropped_events, dropped_metrics, dropped_raw, connects;
+	GHashTable *raw_topics; /* address -> base/raw/<address> */
 	guint64 drops_at_connect; /* dropped_* when the last connection started */
 	guint64 drops_published;  /* dropped_* in the last status/detail */
 	gboolean drop_warned;	  /* the queue-full warning of this outage was logged */
@@ -603,7 +606,8 @@ static void publish_detail(PacerMqtt *m)
 {
 	PacerMqttDetail d = {.version = PACER_VERSION, .queue_size = m->queue_size,
 			     .queued = queued(m), .dropped_events = m->dropped_events,
-			     .dropped_metrics = m->dropped_metrics, .connects = m->connects};
+			     .dropped_metrics = m->dropped_metrics, .dropped_raw = m->dropped_raw,
+			     .connects = m->connects};
 	char buf[1024];
 
 	m->drops_published = m->dropped_events + m->dropped_metrics;
@@ -660,6 +664,53 @@ static void publish_metrics(PacerMqtt *m, const PacerMetricsSnapshot *s, const P
 	}
 	m->metrics = msg;
 }
+
+/* ---- raw values ---- */
+
+/*
+ * Every value as it comes, decoded, QoS 0: sent at once (no queue, no
+ * copy of our own: Paho copies), or dropped and counted while the broker is
+ * away. Live values are worth nothing later.
+ */
+static void on_value(const char *address, PacerSensorKind kind, uint16_t uuid16,
+		     const PacerGattValue *value, gpointer user_data)
+{
+	PacerMqtt *m = user_data;
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	MQTTAsync_message pm = MQTTAsync_message_initializer;
+	char buf[PACER_MQTT_PAYLOAD_MAX];
+	const char *topic;
+	PacerJson j;
+	int len;
+
+	if (m->closing)
+		return;
+	if (m->state != STATE_CONNECTED) {
+		m->dropped_raw++;
+		return;
+	}
+	topic = g_hash_table_lookup(m->raw_topics, address);
+	if (!topic) {
+		char *t = g_strdup_printf("%s/raw/%s", m->base, address);
+
+		g_hash_table_insert(m->raw_topics, g_strdup(address), t);
+		topic = t;
+	}
+	pacer_json_init(&j, buf, sizeof(buf));
+	pacer_gatt_value_write_json(value, &j);
+	len = pacer_json_finish(&j);
+	if (len < 0) {
+		g_debug("mqtt: a raw %04x value of %s did not fit, not sent", uuid16, address);
+		m->dropped_raw++;
+		return;
+	}
+	pm.payload = buf;
+	pm.payloadlen = len;
+	if (MQTTAsync_sendMessage(m->client, topic, &pm, &opts) != MQTTASYNC_SUCCESS)
+		m->dropped_raw++;
+}
+
+/* ---- ticks ---- */
 
 static void on_tick(const PacerMetricsSnapshot *s, const PacerCoachStatus *st, gpointer user_data)
 {
@@ -1158,6 +1209,7 @@ static void copy_config(PacerMqtt *m, const PacerConfig *c)
 	m->key_file = g_strdup(c->mqtt.key_file);
 	m->ha_discovery = c->mqtt.ha_discovery;
 	m->commands = c->mqtt.commands;
+	m->raw = c->mqtt.raw;
 	m->interval_us = (guint64)(c->mqtt.interval_s * G_USEC_PER_SEC);
 	m->queue_size = (guint)MAX(c->mqtt.queue_size, 1);
 	m->topic_status = g_strdup_printf("%s/status", m->base);
@@ -1177,6 +1229,7 @@ PacerMqtt *pacer_mqtt_new(PacerDaemon *daemon, GError **error)
 	m->daemon = daemon;
 	m->backoff_ms = RECONNECT_MIN_MS;
 	m->queued_states = g_hash_table_new(g_str_hash, g_str_equal);
+	m->raw_topics = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_queue_init(&m->queue);
 	g_queue_init(&m->inflight);
 	m->link = g_atomic_rc_box_new0(Link);
@@ -1200,8 +1253,10 @@ PacerMqtt *pacer_mqtt_new(PacerDaemon *daemon, GError **error)
 	pacer_daemon_add_event_sink(daemon, on_event, m);
 	pacer_daemon_add_tick_sink(daemon, on_tick, m);
 	pacer_daemon_add_sensors_sink(daemon, on_sensors_changed, m);
-	g_message("mqtt: publishing under '%s/' to '%s'%s", m->base, m->uri,
-		  m->commands ? ", commands on" : "");
+	if (m->raw)
+		pacer_daemon_add_value_sink(daemon, on_value, m);
+	g_message("mqtt: publishing under '%s/' to '%s'%s%s", m->base, m->uri,
+		  m->commands ? ", commands on" : "", m->raw ? ", raw values on" : "");
 	start_connect(m);
 	return g_steal_pointer(&m);
 }
@@ -1281,6 +1336,7 @@ void pacer_mqtt_free(PacerMqtt *m)
 	g_queue_clear_full(&m->inflight, msg_free);
 	g_clear_pointer(&m->metrics, msg_free);
 	g_clear_pointer(&m->queued_states, g_hash_table_unref);
+	g_clear_pointer(&m->raw_topics, g_hash_table_unref);
 	g_free(m->uri);
 	g_free(m->client_id);
 	g_free(m->node);

@@ -13,7 +13,7 @@
 
 #define REFRESH_US  G_USEC_PER_SEC /* PropertiesChanged at most this often */
 #define RR_MAX	    256		   /* RR intervals kept between two refreshes */
-#define MAX_SENSORS 16
+#define MAX_SENSORS PACER_DAEMON_MAX_SENSORS
 
 #ifndef G_DBUS_METHOD_INVOCATION_HANDLED /* GLib < 2.68 */
 #define G_DBUS_METHOD_INVOCATION_HANDLED TRUE

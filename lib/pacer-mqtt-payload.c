@@ -204,6 +204,7 @@ int pacer_mqtt_detail_json(const PacerMqttDetail *detail, char *buf, size_t cap)
 	key_u64(&j, "queued", detail->queued);
 	key_u64(&j, "dropped_events", detail->dropped_events);
 	key_u64(&j, "dropped_metrics", detail->dropped_metrics);
+	key_u64(&j, "dropped_raw", detail->dropped_raw);
 	key_u64(&j, "connects", detail->connects);
 	pacer_json_end_object(&j);
 	return pacer_json_finish(&j);

@@ -73,12 +73,14 @@ typedef struct {
 	uint64_t queued;         /* messages waiting for the broker */
 	uint64_t dropped_events; /* events and states dropped from a full queue, ever */
 	uint64_t dropped_metrics; /* metrics messages dropped from a full queue, ever */
+	uint64_t dropped_raw;    /* raw values not sent: the broker was away, ever */
 	uint64_t connects;       /* successful connections, ever */
 } PacerMqttDetail;
 
 /*
  * status/detail (retained):
- *   {"status":"online","version","queue_size","queued","dropped_events","dropped_metrics","connects"}
+ *   {"status":"online","version","queue_size","queued","dropped_events","dropped_metrics",
+ *    "dropped_raw","connects"}
  */
 int pacer_mqtt_detail_json(const PacerMqttDetail *detail, char *buf, size_t cap);
 

@@ -66,7 +66,7 @@ WORKOUT_KEYS = ['state', 'free_run', 'workout', 'step', 'n_steps', 'current', 'e
                 'distance_m']
 SENSOR_KEYS = ['address', 'name', 'kind', 'connected', 'battery', 'rssi']
 DETAIL_KEYS = ['status', 'version', 'queue_size', 'queued', 'dropped_events', 'dropped_metrics',
-               'connects']
+               'dropped_raw', 'connects']
 HA_ENTITIES = ['speed', 'pace', 'cadence', 'stride', 'hr', 'hr_zone', 'pace_zone', 'distance',
                'elapsed', 'rmssd', 'incline', 'step', 'workout']
 # the units Home Assistant accepts for the device classes used

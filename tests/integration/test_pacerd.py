@@ -788,6 +788,165 @@ class LiveTest(PacerdCase):
         self.stop_clean(d)
 
 # --------------------------------------------------------------------------
+# Bridged sensors, raw values, and an idle pacerd that does not tick
+# --------------------------------------------------------------------------
+
+BRIDGED_HR = 'C0:FF:EE:00:00:11'
+BRIDGED_POD = 'C0:FF:EE:00:00:12'
+
+
+class MqttWatcher:
+    '''Every message under pacer/<node>/ with its arrival time (paho).'''
+
+    def __init__(self, port, node):
+        import paho.mqtt.client as mqtt  # pylint: disable=import-outside-toplevel
+        self.base = f'pacer/{node}/'
+        self.lock = threading.Lock()
+        self.msgs = []
+        self.subscribed = threading.Event()
+        self.client = mqtt.Client(client_id=f'watch-{os.getpid()}')
+        self.client.on_connect = lambda c, u, f, rc: c.subscribe(self.base + '#', qos=1)
+        self.client.on_subscribe = lambda c, u, mid, q: self.subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect('127.0.0.1', port)
+        self.client.loop_start()
+        if not self.subscribed.wait(10):
+            raise AssertionError('the test subscriber could not subscribe')
+
+    def _on_message(self, client, userdata, msg):
+        with self.lock:
+            self.msgs.append((time.monotonic(), msg.topic[len(self.base):], msg.payload))
+
+    def all(self, topic, since=0.0):
+        with self.lock:
+            return [p for t, top, p in self.msgs if top == topic and t >= since]
+
+    def json(self, topic, since=0.0):
+        return [json.loads(p) for p in self.all(topic, since) if p]
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+class BridgeTest(PacerdCase):
+
+    def start_mqtt_world(self, **sensors):
+        broker = self.start_mosquitto()
+        watcher = MqttWatcher(broker.port, 'bridge')
+        self.addCleanup(watcher.close)
+        config = {'mqtt': {'enabled': 'true', 'uri': f'tcp://127.0.0.1:{broker.port}', 'node': 'bridge',
+                           'raw': 'true', 'ha_discovery': 'false', 'interval': '0.5'},
+                  'sensors': {'treadmill': 'none', **sensors}}
+        return watcher, config
+
+    def test_bridged_sensors_are_published_raw_and_never_coach(self):
+        '''[sensors] bridge connects further sensors by address (their kind
+        from their services); with [mqtt] raw every value of every sensor is
+        published decoded on raw/<address> as it comes; the bridged ones are
+        listed under sensor/<address> but never count in the runner's
+        metrics or events; a malformed bridged value is one log line.'''
+        fake = self.start_world()
+        fake.add_sensor(BRIDGED_HR, 'Partner strap', 'heart_rate', 70)
+        fake.add_sensor(BRIDGED_POD, 'Partner pod', 'footpod', -1, 'none')
+        watcher, config = self.start_mqtt_world(heart_rate=HR, footpod=POD,
+                                                bridge=f'{BRIDGED_HR},{BRIDGED_POD.lower()}')
+        feeder = self.start_feeder(bpm=120, speed=3.0)
+        d = self.start_pacerd(config)
+        self.wait_connected(d)
+        d.wait_log(r'bridged heart_rate .*' + BRIDGED_HR + r'.*: streaming', timeout=15 * SLOW)
+        d.wait_log(r'bridged footpod .*' + BRIDGED_POD + r'.*: streaming', timeout=15 * SLOW)
+        fake.wait_notify_sessions(BRIDGED_HR, '2a37', 0, acquired=True)
+        fake.wait_notify_sessions(BRIDGED_POD, '2a53', 0, acquired=True)
+
+        self.add_log('mqtt messages', lambda: '\n'.join(f'{t:.3f} {top} {p!r}' for t, top, p in watcher.msgs))
+        # values that come before the broker connection are dropped, not queued
+        wait_until(lambda: watcher.all('status') == [b'online'], 10 * SLOW, what='pacerd online')
+        since = time.monotonic()
+        for i in range(5):
+            fake.notify_many([(BRIDGED_HR, '2a37', hr_payload(151)),
+                              (BRIDGED_POD, '2a53', rsc_payload(2.5, 80, 4321 + i))])
+            time.sleep(0.2)
+        wait_until(lambda: len([p for p in watcher.json(f'raw/{BRIDGED_POD}', since) if p['type'] == 'rsc']) >= 5,
+                   10 * SLOW,
+                   what='five raw values of the bridged footpod')
+        hr_raw = [p for p in watcher.json(f'raw/{BRIDGED_HR}', since) if p['type'] == 'heart_rate']
+        pod_raw = [p for p in watcher.json(f'raw/{BRIDGED_POD}', since) if p['type'] == 'rsc']
+        self.assertEqual(len(hr_raw), 5, hr_raw)
+        self.assertEqual(hr_raw[0]['type'], 'heart_rate')
+        self.assertEqual(hr_raw[0]['hr_bpm'], 151)
+        self.assertEqual(hr_raw[0]['contact'], 'detected')
+        self.assertAlmostEqual(hr_raw[0]['rr_ms'][0], round(60 / 151 * 1024) * 1000 / 1024, places=2)
+        self.assertEqual([round(p['distance_m'] * 10) for p in pod_raw], [4321 + i for i in range(5)])
+        self.assertEqual(pod_raw[0]['type'], 'rsc')
+        self.assertEqual(pod_raw[0]['speed_mps'], 2.5)
+        # the runner's own sensors are published raw as well
+        wait_until(lambda: watcher.json(f'raw/{HR}', since), 5 * SLOW, what='a raw value of the strap')
+        self.assertEqual(watcher.json(f'raw/{HR}', since)[0]['hr_bpm'], 120)
+        wait_until(lambda: watcher.json(f'raw/{POD}', since), 5 * SLOW, what='a raw value of the footpod')
+
+        # the bridged sensors are listed, and are not the runner's
+        wait_until(lambda: watcher.json(f'sensor/{BRIDGED_HR}'), 5 * SLOW, what='the bridged strap listed')
+        state = watcher.json(f'sensor/{BRIDGED_HR}')[-1]
+        self.assertEqual((state['kind'], state['connected'], state['name']),
+                         ('heart_rate', True, 'Partner strap'))
+        wait_until(lambda: any(m['hr_bpm'] == 120 for m in watcher.json('metrics')), 5 * SLOW,
+                   what="metrics with the runner's heart rate")
+        self.assertEqual({m['hr_bpm'] for m in watcher.json('metrics')} - {None}, {120},
+                         "only the runner's strap counts")
+        for e in d.all('sensor_connected'):
+            self.assertIn(e['address'], (HR, POD), 'no coaching events for bridged sensors')
+
+        fake.notify(BRIDGED_HR, '2a37', b'\x16')
+        d.wait_log(BRIDGED_HR + r': malformed 2a37 value of 1 bytes', timeout=5 * SLOW)
+        self.assertTrue(d.alive())
+
+        # a bridged sensor that goes away is reconnected like the runner's
+        reconnect = time.monotonic()
+        fake.drop_link(BRIDGED_HR)
+        wait_until(lambda: watcher.json(f'sensor/{BRIDGED_HR}')[-1]['connected'] is False, 5 * SLOW,
+                   what='the bridged strap shown disconnected')
+        wait_until(lambda: watcher.json(f'sensor/{BRIDGED_HR}')[-1]['connected'] is True, 10 * SLOW,
+                   what='the bridged strap back')
+        # what it reads after connecting (location, battery) goes the same way
+        wait_until(lambda: {'type': 'battery', 'percent': 70} in watcher.json(f'raw/{BRIDGED_HR}', reconnect),
+                   5 * SLOW, what='the battery level read after reconnecting')
+        self.assertIn({'type': 'body_sensor_location', 'location': 'chest'},
+                      watcher.json(f'raw/{BRIDGED_HR}', reconnect))
+        self.assertEqual(d.all('sensor_lost'), [], "a bridged sensor's loss is no coaching event")
+        feeder.stop()
+        self.stop_clean(d)
+
+    def test_idle_pacerd_does_not_tick(self):
+        '''Without sensors or a workout the pipeline does not run (no metrics
+        messages: an idle pacerd does not wake up); a sensor starts it, and
+        a few seconds after the last one is lost it rests again.'''
+        fake = self.start_world(hr=True, pod=False)
+        watcher, config = self.start_mqtt_world(heart_rate=HR, footpod='none')
+        fake.set_present(HR, False)
+        d = self.start_pacerd(config, args=['--verbose'])
+        wait_until(lambda: watcher.all('status') and watcher.all('status')[-1] == b'online', 10 * SLOW,
+                   what='pacerd online')
+        time.sleep(2.0)     # an observation window: nothing may tick
+        self.assertEqual(watcher.all('metrics'), [], 'an idle pacerd publishes no metrics')
+
+        fake.set_present(HR, True)
+        feeder = self.start_feeder(bpm=130, pod=None)
+        self.wait_connected(d, addresses=(HR,))
+        wait_until(lambda: watcher.json('metrics'), 5 * SLOW, what='metrics with a sensor')
+        feeder.stop()
+        fake.set_present(HR, False)
+        d.wait('sensor_lost', address=HR, timeout=10 * SLOW)
+        d.wait_log(r'nothing to tick for: the pipeline rests', timeout=15 * SLOW)
+        last = watcher.json('metrics')[-1]
+        self.assertIsNone(last['hr_bpm'], "the lost strap's value went null before the pipeline rested")
+        rested = time.monotonic()
+        time.sleep(1.5)     # an observation window: nothing may tick
+        self.assertEqual(watcher.all('metrics', rested + 0.3), [], 'no metrics once it rests')
+        self.stop_clean(d)
+
+
+# --------------------------------------------------------------------------
 # Command line, configuration, replay and simulation (no bus needed)
 # --------------------------------------------------------------------------
 

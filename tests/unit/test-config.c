@@ -28,6 +28,7 @@ static const char *const all_keys[] = {
 	"sensors/heart_rate",
 	"sensors/footpod",
 	"sensors/treadmill",
+	"sensors/bridge",
 	"footpod/calibration",
 	"footpod/auto_calibrate",
 	"footpod/cadence_unit",
@@ -59,6 +60,7 @@ static const char *const all_keys[] = {
 	"mqtt/ha_discovery",
 	"mqtt/ha_prefix",
 	"mqtt/commands",
+	"mqtt/raw",
 	"dbus/enabled",
 	"dbus/bus",
 	"record/dir",
@@ -256,6 +258,7 @@ static const char full_config[] = "[athlete]\n"
 				  "heart_rate = c0:ff:ee:00:00:0a\n"
 				  "footpod = none\n"
 				  "treadmill = 11:22:33:44:55:66\n"
+				  "bridge = aa:00:00:00:00:01 ,AA:00:00:00:00:02\n"
 				  "[footpod]\n"
 				  "calibration = 1.03\n"
 				  "auto_calibrate = false\n"
@@ -290,6 +293,7 @@ static const char full_config[] = "[athlete]\n"
 				  "ha_discovery = false\n"
 				  "ha_prefix = ha\n"
 				  "commands = true\n"
+				  "raw = true\n"
 				  "[dbus]\n"
 				  "enabled = false\n"
 				  "bus = session\n"
@@ -318,6 +322,9 @@ static void assert_full_athlete_sensors(const PacerConfig *c)
 	CU_ASSERT_STRING_EQUAL(c->sensors.footpod.address, "");
 	CU_ASSERT_EQUAL(c->sensors.treadmill.mode, PACER_CONFIG_SENSOR_ADDRESS);
 	CU_ASSERT_STRING_EQUAL(c->sensors.treadmill.address, "11:22:33:44:55:66");
+	CU_ASSERT_EQUAL(c->sensors.n_bridge, 2);
+	CU_ASSERT_STRING_EQUAL(c->sensors.bridge[0], "AA:00:00:00:00:01");
+	CU_ASSERT_STRING_EQUAL(c->sensors.bridge[1], "AA:00:00:00:00:02");
 	PACER_TEST_DOUBLE_EQ(c->footpod.calibration, 1.03);
 	CU_ASSERT_FALSE(c->footpod.auto_calibrate);
 	CU_ASSERT_EQUAL(c->footpod.cadence_unit, PACER_CADENCE_UNIT_STRIDES);
@@ -363,6 +370,7 @@ static void assert_full_rest(const PacerConfig *c)
 	CU_ASSERT_FALSE(c->mqtt.ha_discovery);
 	CU_ASSERT_STRING_EQUAL(c->mqtt.ha_prefix, "ha");
 	CU_ASSERT_TRUE(c->mqtt.commands);
+	CU_ASSERT_TRUE(c->mqtt.raw);
 	CU_ASSERT_FALSE(c->dbus.enabled);
 	CU_ASSERT_EQUAL(c->dbus.bus, PACER_CONFIG_BUS_SESSION);
 	CU_ASSERT_STRING_EQUAL(c->record.dir, "/srv/runs");
@@ -448,6 +456,12 @@ static const BadValue bad_values[] = {
 	 "'AA-BB-CC-DD-EE-FF' is not auto, none or an address like AA:BB:CC:DD:EE:FF"},
 	{"sensors", "treadmill", "GA:BB:CC:DD:EE:FF",
 	 "'GA:BB:CC:DD:EE:FF' is not auto, none or an address like AA:BB:CC:DD:EE:FF"},
+	{"sensors", "bridge", "AA:BB:CC:DD:EE:01, auto",
+	 "'auto' is not an address like AA:BB:CC:DD:EE:FF"},
+	{"sensors", "bridge", "AA:BB:CC:DD:EE:01,,AA:BB:CC:DD:EE:02",
+	 "'' is not an address like AA:BB:CC:DD:EE:FF"},
+	{"sensors", "bridge", "AA:BB:CC:DD:EE:01, aa:bb:cc:dd:ee:01",
+	 "AA:BB:CC:DD:EE:01 is listed twice"},
 	{"footpod", "calibration", "1.6", "1.6 is out of range (0.5-1.5)"},
 	{"footpod", "calibration", "0.49", "0.49 is out of range (0.5-1.5)"},
 	{"footpod", "calibration", "1,0", "'1,0' is not a number"},
@@ -506,6 +520,7 @@ static const BadValue bad_values[] = {
 	 "'home+assistant' is not a topic prefix (levels joined by '/', none empty, without '+', "
 	 "'#', spaces or control characters)"},
 	{"mqtt", "commands", "x", "'x' is not true or false"},
+	{"mqtt", "raw", "all", "'all' is not true or false"},
 	{"dbus", "enabled", "x", "'x' is not true or false"},
 	{"dbus", "bus", "user", "'user' is not system or session"},
 	{"record", "formats", "fit,gpx",
@@ -813,6 +828,29 @@ static void test_addresses(void)
 	CU_ASSERT_EQUAL(c->sensors.footpod.mode, PACER_CONFIG_SENSOR_ADDRESS);
 	CU_ASSERT_STRING_EQUAL(c->sensors.footpod.address, "F0:0D:00:00:00:AB");
 	CU_ASSERT_EQUAL(c->sensors.treadmill.mode, PACER_CONFIG_SENSOR_NONE);
+	CU_ASSERT_EQUAL(c->sensors.n_bridge, 0);
+}
+
+/* Up to 29 bridged sensors, none of them also the runner's. */
+static void test_bridge(void)
+{
+	g_autoptr(GString) many = g_string_new("[sensors]\nbridge = ");
+	g_autoptr(PacerConfig) c = NULL;
+
+	for (unsigned i = 0; i < PACER_CONFIG_MAX_BRIDGE; i++)
+		g_string_append_printf(many, "%s00:00:00:00:00:%02X", i ? "," : "", i);
+	c = load_ok(many->str);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->sensors.n_bridge, PACER_CONFIG_MAX_BRIDGE);
+	CU_ASSERT_STRING_EQUAL(c->sensors.bridge[28], "00:00:00:00:00:1C");
+	g_string_append(many, ",00:00:00:00:00:FF\n");
+	expect_error(many->str, NAME ":2: [sensors] bridge: more than 29 addresses");
+	expect_error("[sensors]\nheart_rate = C0:FF:EE:00:00:01\nbridge = c0:ff:ee:00:00:01\n",
+		     NAME ":3: [sensors] bridge: C0:FF:EE:00:00:01 is already the runner's sensor");
+	g_clear_pointer(&c, pacer_config_free);
+	c = load_ok("[sensors]\nbridge =\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->sensors.n_bridge, 0);
 }
 
 static void assert_sanitized(const char *hostname, const char *want)
@@ -1085,6 +1123,7 @@ int main(void)
 		{"workout without presets", test_workout_without_presets},
 		{"resolve workout", test_resolve_workout},
 		{"addresses", test_addresses},
+		{"bridge", test_bridge},
 		{"node", test_node},
 		{"pipeline defaults", test_pipeline_defaults},
 		{"pipeline athlete", test_pipeline_athlete},

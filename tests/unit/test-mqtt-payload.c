@@ -234,12 +234,12 @@ static void test_sensor(void)
 static void test_detail(void)
 {
 	PacerMqttDetail d = {.version = "0.1.0", .queue_size = 10000, .queued = 12,
-			     .dropped_events = 3, .dropped_metrics = 40, .connects = 2};
+			     .dropped_events = 3, .dropped_metrics = 40, .dropped_raw = 5, .connects = 2};
 
 	pacer_mqtt_detail_json(&d, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "{\"status\":\"online\",\"version\":\"0.1.0\","
 				    "\"queue_size\":10000,\"queued\":12,\"dropped_events\":3,"
-				    "\"dropped_metrics\":40,\"connects\":2}");
+				    "\"dropped_metrics\":40,\"dropped_raw\":5,\"connects\":2}");
 }
 
 /* ---- commands ---- */
