@@ -90,6 +90,10 @@ struct PacerCoach {
 	unsigned zone;
 	unsigned pending_zone;
 	uint64_t pending_since_us;
+	/* the last zone looked up: the heart rate changes far less often than ticks come */
+	bool has_zone_of;
+	unsigned zone_of_bpm;
+	unsigned zone_of;
 
 	uint64_t now_us;
 	uint64_t step_start_us;
@@ -904,7 +908,12 @@ static void check_zone(PacerCoach *c, const PacerMetricsSnapshot *s)
 
 	if (!s->has_hr || z->n_zones == 0)
 		return;
-	zone = pacer_hr_zones_find(z, s->hr_bpm);
+	if (!c->has_zone_of || c->zone_of_bpm != s->hr_bpm) {
+		c->has_zone_of = true;
+		c->zone_of_bpm = s->hr_bpm;
+		c->zone_of = pacer_hr_zones_find(z, s->hr_bpm);
+	}
+	zone = c->zone_of;
 	if (zone == c->zone) {
 		c->pending_zone = UINT32_MAX;
 		return;

@@ -2,6 +2,8 @@
 #include "pacer-gatt-hr.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <string.h>
 
 #include "pacer-cursor.h"
 
@@ -42,11 +44,14 @@ static int read_rr_list(PacerCursor *c, PacerHrMeasurement *m)
 
 int pacer_hr_measurement_decode(const uint8_t *data, size_t len, PacerHrMeasurement *ret)
 {
-	PacerHrMeasurement m = {0};
+	/* all but the RR list, of which only n_rr are written: it is most of the struct */
+	PacerHrMeasurement m;
 	PacerCursor c;
 	uint8_t flags;
 	int r;
 
+	memset(&m, 0, offsetof(PacerHrMeasurement, rr));
+	m.ignored_octets = 0;
 	pacer_cursor_init(&c, data, len);
 	if (pacer_cursor_read_u8(&c, &flags) < 0)
 		return -EBADMSG;
@@ -77,7 +82,8 @@ int pacer_hr_measurement_decode(const uint8_t *data, size_t len, PacerHrMeasurem
 	}
 	m.ignored_octets = pacer_cursor_remaining(&c);
 
-	*ret = m;
+	memcpy(ret, &m, offsetof(PacerHrMeasurement, rr) + m.n_rr * sizeof(m.rr[0]));
+	ret->ignored_octets = m.ignored_octets;
 	return 0;
 }
 

@@ -15,12 +15,16 @@ int pacer_rsc_measurement_decode(const uint8_t *data, size_t len, PacerRscMeasur
 {
 	PacerRscMeasurement m = {0};
 	PacerCursor c;
+	uint32_t head;
 	uint8_t flags;
 
+	/* flags (8 bits), speed (16) and cadence (8): the fixed part, in one read */
 	pacer_cursor_init(&c, data, len);
-	if (pacer_cursor_read_u8(&c, &flags) < 0 || pacer_cursor_read_u16le(&c, &m.speed_raw) < 0 ||
-	    pacer_cursor_read_u8(&c, &m.cadence_raw) < 0)
+	if (pacer_cursor_read_u32le(&c, &head) < 0)
 		return -EBADMSG;
+	flags = (uint8_t)(head & 0xff);
+	m.speed_raw = (uint16_t)(head >> 8 & 0xffff);
+	m.cadence_raw = (uint8_t)(head >> 24);
 
 	if (flags & RSC_FLAG_STRIDE) {
 		if (pacer_cursor_read_u16le(&c, &m.stride_cm) < 0)

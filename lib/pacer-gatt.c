@@ -12,44 +12,49 @@ static const uint16_t supported[] = {
 
 int pacer_gatt_decode(uint16_t uuid16, const uint8_t *data, size_t len, PacerGattValue *ret)
 {
-	PacerGattValue v;
+	PacerGattKind kind;
 	int r;
 
+	/*
+	 * Straight into the union: a decoder writes its output only on success,
+	 * and the kind is set after it, so *ret is still untouched on failure.
+	 * No copy of the whole value (the RR list makes it half a kilobyte).
+	 */
 	switch (uuid16) {
 	case PACER_UUID_HEART_RATE_MEASUREMENT:
-		v.kind = PACER_GATT_HEART_RATE;
-		r = pacer_hr_measurement_decode(data, len, &v.hr);
+		kind = PACER_GATT_HEART_RATE;
+		r = pacer_hr_measurement_decode(data, len, &ret->hr);
 		break;
 	case PACER_UUID_BODY_SENSOR_LOCATION:
-		v.kind = PACER_GATT_BODY_SENSOR_LOCATION;
-		r = pacer_body_sensor_location_decode(data, len, &v.body_sensor_location);
+		kind = PACER_GATT_BODY_SENSOR_LOCATION;
+		r = pacer_body_sensor_location_decode(data, len, &ret->body_sensor_location);
 		break;
 	case PACER_UUID_RSC_MEASUREMENT:
-		v.kind = PACER_GATT_RSC;
-		r = pacer_rsc_measurement_decode(data, len, &v.rsc);
+		kind = PACER_GATT_RSC;
+		r = pacer_rsc_measurement_decode(data, len, &ret->rsc);
 		break;
 	case PACER_UUID_RSC_FEATURE:
-		v.kind = PACER_GATT_RSC_FEATURE;
-		r = pacer_rsc_feature_decode(data, len, &v.rsc_feature);
+		kind = PACER_GATT_RSC_FEATURE;
+		r = pacer_rsc_feature_decode(data, len, &ret->rsc_feature);
 		break;
 	case PACER_UUID_TREADMILL_DATA:
-		v.kind = PACER_GATT_TREADMILL;
-		r = pacer_treadmill_data_decode(data, len, &v.treadmill);
+		kind = PACER_GATT_TREADMILL;
+		r = pacer_treadmill_data_decode(data, len, &ret->treadmill);
 		break;
 	case PACER_UUID_FITNESS_MACHINE_FEATURE:
-		v.kind = PACER_GATT_FITNESS_MACHINE_FEATURE;
-		r = pacer_fitness_machine_feature_decode(data, len, &v.fitness_machine_feature);
+		kind = PACER_GATT_FITNESS_MACHINE_FEATURE;
+		r = pacer_fitness_machine_feature_decode(data, len, &ret->fitness_machine_feature);
 		break;
 	case PACER_UUID_BATTERY_LEVEL:
-		v.kind = PACER_GATT_BATTERY;
-		r = pacer_battery_level_decode(data, len, &v.battery_percent);
+		kind = PACER_GATT_BATTERY;
+		r = pacer_battery_level_decode(data, len, &ret->battery_percent);
 		break;
 	default:
 		return -ENOENT;
 	}
 	if (r < 0)
 		return r;
-	*ret = v;
+	ret->kind = kind;
 	return 0;
 }
 

@@ -3,50 +3,98 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
-int pacer_hex_digit(char ch)
+/*
+ * What each character is to the decoder, one look-up per character: a digit
+ * (flagged, with its value in the low four bits), a separator, or neither (0).
+ */
+enum {
+	HEX_DIGIT = 0x10,
+	HEX_SEPARATOR = 0x20,
+};
+
+#define D(v) (HEX_DIGIT | (v))
+
+static const uint8_t hex_class[256] = {
+	['0'] = D(0),  ['1'] = D(1),  ['2'] = D(2),  ['3'] = D(3),  ['4'] = D(4),  ['5'] = D(5),
+	['6'] = D(6),  ['7'] = D(7),  ['8'] = D(8),  ['9'] = D(9),  ['a'] = D(10), ['b'] = D(11),
+	['c'] = D(12), ['d'] = D(13), ['e'] = D(14), ['f'] = D(15), ['A'] = D(10), ['B'] = D(11),
+	['C'] = D(12), ['D'] = D(13), ['E'] = D(14), ['F'] = D(15),
+
+	[' '] = HEX_SEPARATOR, ['\t'] = HEX_SEPARATOR, [':'] = HEX_SEPARATOR, ['-'] = HEX_SEPARATOR,
+};
+
+#undef D
+
+static unsigned class_of(char ch)
 {
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
+	return hex_class[(unsigned char)ch];
 }
 
-static bool is_separator(char ch)
+/*
+ * "hh hh hh", the layout pacer_hex_encode() writes and captures hold, pair by
+ * pair with no branch per character: false for any other text (or more than
+ * cap bytes), which the general loop then decodes or reports.
+ */
+static bool decode_spaced_pairs(const char *s, size_t n, uint8_t *buf, size_t cap,
+				size_t *ret_len)
 {
-	return ch == ' ' || ch == '\t' || ch == ':' || ch == '-';
+	size_t count = n / 3 + 1;
+	unsigned digits = HEX_DIGIT;
+
+	if (n % 3 != 2 || count > cap)
+		return false;
+	for (size_t k = 0;; k++, s += 3) {
+		unsigned hi = class_of(s[0]), lo = class_of(s[1]);
+
+		digits &= hi & lo;
+		buf[k] = (uint8_t)((hi & 0x0f) << 4 | (lo & 0x0f));
+		if (k + 1 == count)
+			break;
+		if (s[2] != ' ')
+			return false;
+	}
+	if (!digits)
+		return false;
+	*ret_len = count;
+	return true;
 }
 
-int pacer_hex_decode(const char *s, uint8_t *buf, size_t cap, size_t *ret_len,
-		     size_t *ret_error_pos)
+int pacer_hex_decode_n(const char *s, size_t n, uint8_t *buf, size_t cap, size_t *ret_len,
+		       size_t *ret_error_pos)
 {
-	size_t n = 0, i = 0;
+	size_t len = 0, i = 0;
 
-	while (s[i] != '\0') {
-		int hi, lo;
+	if (decode_spaced_pairs(s, n, buf, cap, ret_len))
+		return 0;
+	while (i < n) {
+		unsigned hi = class_of(s[i]), lo;
 
-		if (is_separator(s[i])) {
+		if (hi == HEX_SEPARATOR) {
 			i++;
 			continue;
 		}
-		hi = pacer_hex_digit(s[i]);
-		lo = hi < 0 ? -1 : pacer_hex_digit(s[i + 1]);
-		if (lo < 0) {
+		lo = i + 1 < n ? class_of(s[i + 1]) : 0;
+		if (!(hi & lo & HEX_DIGIT)) {
 			/* point at the start of the broken pair */
 			if (ret_error_pos)
 				*ret_error_pos = i;
 			return -EINVAL;
 		}
-		if (n == cap)
+		if (len == cap)
 			return -E2BIG;
-		buf[n++] = (uint8_t)(hi * 16 + lo);
+		buf[len++] = (uint8_t)((hi & 0x0f) << 4 | (lo & 0x0f));
 		i += 2;
 	}
-	*ret_len = n;
+	*ret_len = len;
 	return 0;
+}
+
+int pacer_hex_decode(const char *s, uint8_t *buf, size_t cap, size_t *ret_len,
+		     size_t *ret_error_pos)
+{
+	return pacer_hex_decode_n(s, strlen(s), buf, cap, ret_len, ret_error_pos);
 }
 
 void pacer_hex_encode(const uint8_t *data, size_t len, char *out, size_t out_size)

@@ -16,8 +16,21 @@
 int pacer_hex_decode(const char *s, uint8_t *buf, size_t cap, size_t *ret_len,
 		     size_t *ret_error_pos);
 
-/* The value of a hex digit (either case), or -1. */
-int pacer_hex_digit(char ch);
+/* The same for the first n characters of s, which need no NUL after them. */
+int pacer_hex_decode_n(const char *s, size_t n, uint8_t *buf, size_t cap, size_t *ret_len,
+		       size_t *ret_error_pos);
+
+/* The value of a hex digit (either case), or -1. Inline: parsers call it per character. */
+static inline int pacer_hex_digit(char ch)
+{
+	/* unsigned wrap-around makes each range one comparison; ch | 0x20 lower-cases A-F */
+	unsigned digit = (unsigned char)ch - (unsigned)'0';
+	unsigned letter = ((unsigned char)ch | 0x20u) - (unsigned)'a';
+
+	if (digit < 10)
+		return (int)digit;
+	return letter < 6 ? (int)letter + 10 : -1;
+}
 
 /* Writes len bytes as lower-case hex pairs separated by spaces; always NUL-terminates. */
 void pacer_hex_encode(const uint8_t *data, size_t len, char *out, size_t out_size);

@@ -33,8 +33,12 @@ bool pacer_hrv_add(PacerHrv *hrv, double rr_ms, uint64_t t_us);
 /* Forgets the previous interval, so the next one starts a new series (after a gap). */
 void pacer_hrv_break(PacerHrv *hrv);
 
-/* RMSSD over the window ending at now_us: 0, or -ENODATA with fewer than one pair. */
-int pacer_hrv_rmssd(const PacerHrv *hrv, uint64_t now_us, double *ret_ms);
+/*
+ * RMSSD over the window ending at now_us: 0, or -ENODATA with fewer than one
+ * pair. Moves the window to now_us (a running sum, not a pass over the pairs),
+ * hence the non-const hrv; now_us may also go back.
+ */
+int pacer_hrv_rmssd(PacerHrv *hrv, uint64_t now_us, double *ret_ms);
 
 unsigned long pacer_hrv_artifacts(const PacerHrv *hrv);
 unsigned long pacer_hrv_accepted(const PacerHrv *hrv);

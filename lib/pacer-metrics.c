@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pacer-hrv.h"
 
@@ -19,16 +21,31 @@
 #define CAL_BUCKET_M 100.0       /* treadmill metres per calibration bucket */
 #define CAL_BUCKETS 32
 #define CAL_MIN_SPEED_MPS 1.0
+#define N_KINDS 3                    /* PacerSensorKind values */
+#define RSC_SPEED_PER_MPS 256.0      /* RSC speed unit: 1/256 m/s */
+#define TREADMILL_SPEED_PER_MPS 360.0 /* FTMS speed unit: 0.01 km/h */
 
 typedef struct {
 	uint64_t t_us;
-	double v;
+	uint32_t v;      /* in the sensor's own whole units (see Ring) */
+	uint64_t before; /* v * duration summed over every sample before this one, mod 2^64 */
 } Sample;
 
+/*
+ * The last RING_SIZE samples of a value, numbered from the first ever: sample
+ * k is s[k % RING_SIZE] while k >= n - RING_SIZE. Values are kept in the
+ * sensor's own whole units (1/256 m/s, 0.01 km/h, steps per minute), `per`
+ * of them to the unit averages are given in, so that value * duration is a
+ * whole number of units times microseconds, summed exactly as an integer.
+ * The running sums in `before` make the sum over any run of samples one
+ * subtraction (wrap-around included), so an average costs the same however
+ * many samples its window holds, and equals a sum over the window exactly.
+ */
 typedef struct {
 	Sample s[RING_SIZE];
-	size_t head;
-	size_t count;
+	double per;
+	uint64_t n;
+	uint64_t first; /* where the last average's window started: where to look from */
 } Ring;
 
 typedef struct {
@@ -77,6 +94,9 @@ struct PacerMetrics {
 	PacerMetricsConfig cfg;
 	Sensor sensors[PACER_METRICS_MAX_SENSORS];
 	size_t n_sensors;
+	/* the ids of each kind's sensors, in the order they came: where sources are looked for */
+	int of_kind[N_KINDS][PACER_METRICS_MAX_SENSORS];
+	size_t n_of_kind[N_KINDS];
 
 	bool started;
 	uint64_t t0_us;
@@ -91,6 +111,8 @@ struct PacerMetrics {
 	CalBucket buckets[CAL_BUCKETS];
 	size_t bucket_head;
 	size_t n_buckets;
+
+	uint8_t hr_zone_of[HR_MAX_BPM + 1]; /* pacer_hr_zones_find() of every plausible bpm */
 
 	PacerHrv *hrv;
 	double rr_ms[PACER_METRICS_MAX_RR];
@@ -140,6 +162,9 @@ PacerMetrics *pacer_metrics_new(const PacerMetricsConfig *config)
 	}
 	m->calibration = config->footpod_calibration;
 	m->last_distance_source = -1;
+	/* looked up once here rather than several times a second */
+	for (unsigned bpm = 0; bpm <= HR_MAX_BPM; bpm++)
+		m->hr_zone_of[bpm] = (uint8_t)pacer_hr_zones_find(&config->hr_zones, bpm);
 	return m;
 }
 
@@ -153,33 +178,55 @@ void pacer_metrics_free(PacerMetrics *m)
 
 int pacer_metrics_add_sensor(PacerMetrics *m, PacerSensorKind kind)
 {
+	if ((unsigned)kind >= N_KINDS)
+		return -EINVAL;
 	if (m->n_sensors == PACER_METRICS_MAX_SENSORS)
 		return -ENOSPC;
-	m->sensors[m->n_sensors] = (Sensor){.kind = kind};
+	m->of_kind[kind][m->n_of_kind[kind]++] = (int)m->n_sensors;
+	m->sensors[m->n_sensors] = (Sensor){
+		.kind = kind,
+		.speed.per = kind == PACER_SENSOR_FOOTPOD ? RSC_SPEED_PER_MPS
+							  : TREADMILL_SPEED_PER_MPS,
+		.cadence.per = 1.0,
+	};
 	return (int)m->n_sensors++;
 }
 
-static void ring_push(Ring *r, uint64_t t_us, double v)
+static const Sample *ring_at(const Ring *r, uint64_t k)
 {
-	r->s[r->head] = (Sample){.t_us = t_us, .v = v};
-	r->head = (r->head + 1) % RING_SIZE;
-	if (r->count < RING_SIZE)
-		r->count++;
+	return &r->s[k % RING_SIZE];
 }
 
-/* Time-weighted mean over [now - window, now]; each sample holds until the next. */
-static double ring_average(const Ring *r, uint64_t now_us, uint64_t window_us)
+/* The oldest sample kept. */
+static uint64_t ring_tail(const Ring *r)
 {
-	uint64_t since = now_us > window_us ? now_us - window_us : 0;
-	uint64_t end = now_us, total = 0;
-	double sum = 0.0, newest = r->s[(r->head + RING_SIZE - 1) % RING_SIZE].v;
+	return r->n > RING_SIZE ? r->n - RING_SIZE : 0;
+}
 
-	for (size_t i = 0; i < r->count; i++) {
-		const Sample *s = &r->s[(r->head + RING_SIZE - 1 - i) % RING_SIZE];
+static void ring_push(Ring *r, uint64_t t_us, uint32_t v)
+{
+	uint64_t before = 0;
+
+	if (r->n > 0) {
+		const Sample *prev = ring_at(r, r->n - 1);
+
+		before = prev->before + prev->v * (t_us - prev->t_us);
+	}
+	r->s[r->n % RING_SIZE] = (Sample){.t_us = t_us, .v = v, .before = before};
+	r->n++;
+}
+
+/* Time-weighted mean over [since, now] when now is before the newest sample: every sample. */
+static double ring_average_scan(const Ring *r, uint64_t now_us, uint64_t since)
+{
+	uint64_t end = now_us, total = 0, sum = 0;
+
+	for (uint64_t k = r->n; k > ring_tail(r); k--) {
+		const Sample *s = ring_at(r, k - 1);
 		uint64_t start = s->t_us > since ? s->t_us : since;
 
 		if (end > start) {
-			sum += s->v * (double)(end - start);
+			sum += s->v * (end - start);
 			total += end - start;
 		}
 		if (s->t_us <= since)
@@ -187,7 +234,52 @@ static double ring_average(const Ring *r, uint64_t now_us, uint64_t window_us)
 		if (s->t_us < end)
 			end = s->t_us;
 	}
-	return total > 0 ? sum / (double)total : newest;
+	if (total == 0)
+		return r->n > 0 ? ring_at(r, r->n - 1)->v / r->per : 0.0;
+	return (double)sum / (r->per * (double)total);
+}
+
+/*
+ * Time-weighted mean over [now - window, now]; each sample holds until the
+ * next. The window reaches back to the newest sample at or before its start
+ * (or to the oldest kept), which alone is cut at the start.
+ */
+static double ring_average(Ring *r, uint64_t now_us, uint64_t window_us)
+{
+	uint64_t since = now_us > window_us ? now_us - window_us : 0, tail = ring_tail(r);
+	uint64_t last = r->n - 1, first = r->first, start, sum = 0;
+	const Sample *newest, *oldest;
+
+	if (r->n == 0 || now_us < ring_at(r, last)->t_us)
+		return ring_average_scan(r, now_us, since);
+
+	/* from where the last window started: it moves on a sample or two at a time */
+	if (first < tail || first > last)
+		first = last;
+	while (first > tail && ring_at(r, first)->t_us > since)
+		first--;
+	while (first < last && ring_at(r, first + 1)->t_us <= since)
+		first++;
+	r->first = first;
+
+	/* the newest until now, the whole ones between, the oldest from the start */
+	newest = ring_at(r, last);
+	oldest = ring_at(r, first);
+	start = newest->t_us > since ? newest->t_us : since;
+	if (now_us > start)
+		sum = newest->v * (now_us - start);
+	start = oldest->t_us > since ? oldest->t_us : since;
+	if (first < last) {
+		const Sample *next = ring_at(r, first + 1);
+
+		sum += newest->before - next->before;
+		if (next->t_us > start)
+			sum += oldest->v * (next->t_us - start);
+	}
+	/* whole numbers below 2^53 (any window under a day): one rounding, in the division */
+	if (now_us <= start)
+		return newest->v / r->per;
+	return (double)sum / (r->per * (double)(now_us - start));
 }
 
 static bool fresh(const PacerMetrics *m, bool has, uint64_t t_us, uint64_t now_us)
@@ -195,49 +287,54 @@ static bool fresh(const PacerMetrics *m, bool has, uint64_t t_us, uint64_t now_u
 	return has && (t_us >= now_us || now_us - t_us <= m->cfg.stale_us);
 }
 
+typedef enum {
+	VALUE_SPEED,
+	VALUE_HR,
+	VALUE_CADENCE,
+	VALUE_INCLINE,
+} Value;
+
+static bool fresh_value(const PacerMetrics *m, const Sensor *s, Value value, uint64_t now_us)
+{
+	switch (value) {
+	case VALUE_SPEED:
+		return fresh(m, s->has_speed, s->speed_us, now_us);
+	case VALUE_HR:
+		return fresh(m, s->has_hr, s->hr_us, now_us);
+	case VALUE_CADENCE:
+		return fresh(m, s->has_cadence, s->cadence_us, now_us);
+	case VALUE_INCLINE:
+		return fresh(m, s->has_incline, s->incline_us, now_us);
+	}
+	return false;
+}
+
+/* The first sensor of `kind` with a fresh `value`, or -1. */
+static int first_fresh(const PacerMetrics *m, PacerSensorKind kind, Value value, uint64_t now_us)
+{
+	for (size_t j = 0; j < m->n_of_kind[kind]; j++) {
+		int id = m->of_kind[kind][j];
+
+		if (fresh_value(m, &m->sensors[id], value, now_us))
+			return id;
+	}
+	return -1;
+}
+
 /* The sensor speed and distance come from: a treadmill, else a footpod. */
 static int motion_source(const PacerMetrics *m, uint64_t now_us)
 {
-	static const PacerSensorKind order[] = {PACER_SENSOR_TREADMILL, PACER_SENSOR_FOOTPOD};
+	int id = first_fresh(m, PACER_SENSOR_TREADMILL, VALUE_SPEED, now_us);
 
-	for (size_t k = 0; k < 2; k++) {
-		for (size_t i = 0; i < m->n_sensors; i++) {
-			const Sensor *s = &m->sensors[i];
-
-			if (s->kind == order[k] && fresh(m, s->has_speed, s->speed_us, now_us))
-				return (int)i;
-		}
-	}
-	return -1;
+	return id >= 0 ? id : first_fresh(m, PACER_SENSOR_FOOTPOD, VALUE_SPEED, now_us);
 }
 
+/* Heart rate: a strap, else a treadmill's pulse grip. */
 static int hr_source(const PacerMetrics *m, uint64_t now_us)
 {
-	static const PacerSensorKind order[] = {PACER_SENSOR_HEART_RATE, PACER_SENSOR_TREADMILL};
+	int id = first_fresh(m, PACER_SENSOR_HEART_RATE, VALUE_HR, now_us);
 
-	for (size_t k = 0; k < 2; k++) {
-		for (size_t i = 0; i < m->n_sensors; i++) {
-			const Sensor *s = &m->sensors[i];
-
-			if (s->kind == order[k] && fresh(m, s->has_hr, s->hr_us, now_us))
-				return (int)i;
-		}
-	}
-	return -1;
-}
-
-static int first_fresh(const PacerMetrics *m, PacerSensorKind kind, uint64_t now_us,
-		       bool cadence)
-{
-	for (size_t i = 0; i < m->n_sensors; i++) {
-		const Sensor *s = &m->sensors[i];
-		bool ok = cadence ? fresh(m, s->has_cadence, s->cadence_us, now_us)
-				  : fresh(m, s->has_incline, s->incline_us, now_us);
-
-		if (s->kind == kind && ok)
-			return (int)i;
-	}
-	return -1;
+	return id >= 0 ? id : first_fresh(m, PACER_SENSOR_TREADMILL, VALUE_HR, now_us);
 }
 
 static double sensor_factor(const PacerMetrics *m, const Sensor *s)
@@ -277,23 +374,27 @@ static void calibration_update(PacerMetrics *m)
 	}
 }
 
+/* The first sensor of `kind` fresh and at calibration speed, or -1. */
+static int first_calibrating(const PacerMetrics *m, PacerSensorKind kind, uint64_t t_us)
+{
+	for (size_t j = 0; j < m->n_of_kind[kind]; j++) {
+		const Sensor *o = &m->sensors[m->of_kind[kind][j]];
+
+		if (fresh(m, o->has_speed, o->speed_us, t_us) && o->speed_mps >= CAL_MIN_SPEED_MPS)
+			return m->of_kind[kind][j];
+	}
+	return -1;
+}
+
 /* Both a treadmill and a footpod running: pair their distances, bucket by bucket. */
 static void calibration_add(PacerMetrics *m, const Sensor *s, double raw_m, uint64_t t_us)
 {
-	int tm = -1, fp = -1;
+	int tm, fp;
 
 	if (!m->cfg.auto_calibrate)
 		return;
-	for (size_t i = 0; i < m->n_sensors; i++) {
-		const Sensor *o = &m->sensors[i];
-
-		if (fresh(m, o->has_speed, o->speed_us, t_us) && o->speed_mps >= CAL_MIN_SPEED_MPS) {
-			if (o->kind == PACER_SENSOR_TREADMILL && tm < 0)
-				tm = (int)i;
-			else if (o->kind == PACER_SENSOR_FOOTPOD && fp < 0)
-				fp = (int)i;
-		}
-	}
+	tm = first_calibrating(m, PACER_SENSOR_TREADMILL, t_us);
+	fp = tm < 0 ? -1 : first_calibrating(m, PACER_SENSOR_FOOTPOD, t_us);
 	if (tm < 0 || fp < 0) {
 		m->bucket = (CalBucket){0};
 		return;
@@ -314,11 +415,11 @@ static void calibration_add(PacerMetrics *m, const Sensor *s, double raw_m, uint
 }
 
 /* Counts a motion sensor's delta if it is the current source; otherwise keeps it aside. */
-static void distance_add(PacerMetrics *m, int id, double delta_m, uint64_t t_us)
+static void distance_add(PacerMetrics *m, int id, int source, double delta_m, uint64_t t_us)
 {
 	Sensor *s = &m->sensors[id];
 
-	if (motion_source(m, t_us) != id) {
+	if (source != id) {
 		s->unclaimed_m += delta_m;
 		return;
 	}
@@ -341,15 +442,18 @@ static bool gap_covered(const PacerMetrics *m, int id, uint64_t gap_start_us)
 }
 
 /*
- * One motion sample: speed (m/s, uncalibrated) when has_speed, the total
- * distance counter (in `unit_m` steps, `bits` wide) when has_counter.
+ * One motion sample: speed (m/s, uncalibrated; speed_raw as sent) when
+ * has_speed, the total distance counter (in `unit_m` steps, `bits` wide)
+ * when has_counter.
  */
 static void feed_motion(PacerMetrics *m, int id, uint64_t t_us, bool has_speed, double speed,
-			bool has_counter, uint32_t counter, unsigned bits, double unit_m)
+			uint16_t speed_raw, bool has_counter, uint32_t counter, unsigned bits,
+			double unit_m)
 {
 	Sensor *s = &m->sensors[id];
 	bool gap = s->has_motion && t_us - s->motion_us > m->cfg.stale_us;
 	double prev_speed = s->speed_mps, raw_m = 0.0, dt;
+	int source;
 
 	dt = s->has_motion ? (double)(t_us - s->motion_us) / 1e6 : 0.0;
 	/* a sensor with a counter is never integrated: its speed-only packets would count twice */
@@ -368,17 +472,17 @@ static void feed_motion(PacerMetrics *m, int id, uint64_t t_us, bool has_speed, 
 		s->has_speed = true;
 		s->speed_us = t_us;
 		s->speed_mps = speed;
-		ring_push(&s->speed, t_us, speed);
+		ring_push(&s->speed, t_us, speed_raw);
 	}
 	s->has_motion = true;
 	s->motion_us = t_us;
 
-	if (!gap && motion_source(m, t_us) == id &&
-	    prev_speed * sensor_factor(m, s) >= m->cfg.moving_speed_mps)
+	source = motion_source(m, t_us); /* calibration does not change it */
+	if (!gap && source == id && prev_speed * sensor_factor(m, s) >= m->cfg.moving_speed_mps)
 		m->moving_s += dt;
 	if (!gap)
 		calibration_add(m, s, raw_m, t_us);
-	distance_add(m, id, raw_m * sensor_factor(m, s), t_us);
+	distance_add(m, id, source, raw_m * sensor_factor(m, s), t_us);
 }
 
 static bool rsc_running(const Sensor *s, const PacerRscMeasurement *r, double speed_mps)
@@ -389,8 +493,8 @@ static bool rsc_running(const Sensor *s, const PacerRscMeasurement *r, double sp
 }
 
 /* Steps per minute from the raw cadence, deciding the pod's unit in auto mode. */
-static double cadence_steps(PacerMetrics *m, Sensor *s, const PacerRscMeasurement *r,
-			    bool running)
+static unsigned cadence_steps(PacerMetrics *m, Sensor *s, const PacerRscMeasurement *r,
+			      bool running)
 {
 	bool looks_strides = running && r->cadence_raw > 0 && r->cadence_raw < STRIDES_BELOW;
 
@@ -398,7 +502,7 @@ static double cadence_steps(PacerMetrics *m, Sensor *s, const PacerRscMeasuremen
 	case PACER_CADENCE_UNIT_STEPS:
 		return r->cadence_raw;
 	case PACER_CADENCE_UNIT_STRIDES:
-		return 2.0 * r->cadence_raw;
+		return 2u * r->cadence_raw;
 	case PACER_CADENCE_UNIT_AUTO:
 		break;
 	}
@@ -414,13 +518,13 @@ static double cadence_steps(PacerMetrics *m, Sensor *s, const PacerRscMeasuremen
 	}
 	switch (s->decision) {
 	case PACER_CADENCE_DECISION_STRIDES:
-		return 2.0 * r->cadence_raw;
+		return 2u * r->cadence_raw;
 	case PACER_CADENCE_DECISION_STEPS:
 		return r->cadence_raw;
 	case PACER_CADENCE_DECISION_UNDECIDED:
 		break;
 	}
-	return looks_strides ? 2.0 * r->cadence_raw : r->cadence_raw;
+	return looks_strides ? 2u * r->cadence_raw : r->cadence_raw;
 }
 
 static void feed_rsc(PacerMetrics *m, int id, const PacerRscMeasurement *r, uint64_t t_us)
@@ -429,7 +533,8 @@ static void feed_rsc(PacerMetrics *m, int id, const PacerRscMeasurement *r, uint
 	double speed = pacer_rsc_speed_mps(r);
 	bool running = rsc_running(s, r, speed * m->calibration);
 
-	feed_motion(m, id, t_us, true, speed, r->has_distance, r->distance_dm, 32, 0.1);
+	feed_motion(m, id, t_us, true, speed, r->speed_raw, r->has_distance, r->distance_dm, 32,
+		    0.1);
 	s->has_cadence = true;
 	s->cadence_us = t_us;
 	ring_push(&s->cadence, t_us, cadence_steps(m, s, r, running));
@@ -445,7 +550,7 @@ static void hr_accumulate(PacerMetrics *m, unsigned bpm, uint64_t t_us)
 		unsigned prev = m->hr_accum_bpm;
 
 		if (c->hr_zones.n_zones > 0)
-			m->time_in_zone_s[pacer_hr_zones_find(&c->hr_zones, prev)] += dt;
+			m->time_in_zone_s[m->hr_zone_of[prev]] += dt;
 		if (c->resting_hr > 0 && c->max_hr > c->resting_hr) {
 			double x = ((double)prev - c->resting_hr) / (c->max_hr - c->resting_hr);
 			double k = c->sex == PACER_SEX_FEMALE ? 0.86 : 0.64;
@@ -512,7 +617,7 @@ static void feed_treadmill(PacerMetrics *m, int id, const PacerTreadmillData *d,
 
 	if (has_speed || has_counter)
 		feed_motion(m, id, t_us, has_speed, pacer_treadmill_speed_kmh(d->speed_raw) / 3.6,
-			    has_counter, d->distance_m, 24, 1.0);
+			    d->speed_raw, has_counter, d->distance_m, 24, 1.0);
 	if (d->present & PACER_TREADMILL_INCLINE) {
 		s->has_incline = true;
 		s->incline_us = t_us;
@@ -588,15 +693,16 @@ static PacerSource source_of(const PacerMetrics *m, int id)
 	return (PacerSource){.valid = true, .sensor = id, .kind = m->sensors[id].kind};
 }
 
-static void snapshot_motion(const PacerMetrics *m, uint64_t now, PacerMetricsSnapshot *r)
+static void snapshot_motion(PacerMetrics *m, uint64_t now, PacerMetricsSnapshot *r)
 {
-	int id = motion_source(m, now), cad = first_fresh(m, PACER_SENSOR_FOOTPOD, now, true);
-	int inc = first_fresh(m, PACER_SENSOR_TREADMILL, now, false);
+	int id = motion_source(m, now);
+	int cad = first_fresh(m, PACER_SENSOR_FOOTPOD, VALUE_CADENCE, now);
+	int inc = first_fresh(m, PACER_SENSOR_TREADMILL, VALUE_INCLINE, now);
 
 	r->speed_source = source_of(m, id);
 	r->distance_source = r->speed_source;
 	if (id >= 0) {
-		const Sensor *s = &m->sensors[id];
+		Sensor *s = &m->sensors[id];
 		double f = sensor_factor(m, s);
 
 		r->has_speed = true;
@@ -634,7 +740,7 @@ static void snapshot_heart(PacerMetrics *m, uint64_t now, PacerMetricsSnapshot *
 		r->has_hr = true;
 		r->hr_bpm = m->sensors[id].hr_bpm;
 		if (m->cfg.hr_zones.n_zones > 0)
-			r->hr_zone = pacer_hr_zones_find(&m->cfg.hr_zones, r->hr_bpm);
+			r->hr_zone = m->hr_zone_of[r->hr_bpm];
 	}
 	r->hr_dropped = m->hr_dropped;
 	r->n_rr = m->n_rr;
@@ -651,17 +757,16 @@ static void snapshot_heart(PacerMetrics *m, uint64_t now, PacerMetricsSnapshot *
 
 void pacer_metrics_snapshot(PacerMetrics *m, uint64_t now_us, PacerMetricsSnapshot *ret)
 {
-	PacerMetricsSnapshot r = {0};
-
-	r.t_us = now_us;
-	r.elapsed_s = m->started && now_us > m->t0_us ? (double)(now_us - m->t0_us) / 1e6 : 0.0;
-	r.moving_s = m->moving_s;
-	r.distance_m = m->distance_m;
-	r.calibration_factor = m->calibration;
-	r.calibration_auto = m->calibration_auto;
-	snapshot_motion(m, now_us, &r);
-	snapshot_heart(m, now_us, &r);
-	*ret = r;
+	/* in place, and not the whole RR list: a snapshot is taken several times a second */
+	memset(ret, 0, offsetof(PacerMetricsSnapshot, rr_ms));
+	ret->t_us = now_us;
+	ret->elapsed_s = m->started && now_us > m->t0_us ? (double)(now_us - m->t0_us) / 1e6 : 0.0;
+	ret->moving_s = m->moving_s;
+	ret->distance_m = m->distance_m;
+	ret->calibration_factor = m->calibration;
+	ret->calibration_auto = m->calibration_auto;
+	snapshot_motion(m, now_us, ret);
+	snapshot_heart(m, now_us, ret);
 }
 
 const char *pacer_sensor_kind_to_string(PacerSensorKind kind)

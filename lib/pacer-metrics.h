@@ -73,7 +73,7 @@ typedef struct PacerMetrics PacerMetrics;
 PacerMetrics *pacer_metrics_new(const PacerMetricsConfig *config);
 void pacer_metrics_free(PacerMetrics *m);
 
-/* Registers a sensor; returns its id (>= 0) or -ENOSPC. */
+/* Registers a sensor; returns its id (>= 0), -ENOSPC, or -EINVAL for an unknown kind. */
 int pacer_metrics_add_sensor(PacerMetrics *m, PacerSensorKind kind);
 
 /*
@@ -126,8 +126,7 @@ typedef struct {
 	unsigned hr_zone; /* 0 below zone 1 or unknown */
 	unsigned long hr_dropped; /* implausible values, outside 25-250 bpm */
 
-	size_t n_rr; /* accepted RR intervals since the previous snapshot */
-	double rr_ms[PACER_METRICS_MAX_RR];
+	size_t n_rr; /* accepted RR intervals since the previous snapshot, in rr_ms */
 	bool has_rmssd;
 	double rmssd_ms;
 	unsigned long rr_artifacts;
@@ -143,6 +142,9 @@ typedef struct {
 	bool has_trimp;
 	double trimp;
 	double time_in_zone_s[PACER_HR_ZONES_MAX + 1]; /* [0] below zone 1 */
+
+	/* last: a snapshot writes n_rr values and leaves the rest of the list as it was */
+	double rr_ms[PACER_METRICS_MAX_RR];
 } PacerMetricsSnapshot;
 
 /* Fills *ret as of now_us and starts a new RR list. */

@@ -21,6 +21,7 @@ struct PacerPipeline {
 	PacerCoach *coach;
 	Sensor sensors[PACER_METRICS_MAX_SENSORS];
 	size_t n_sensors;
+	uint64_t lost_check_us; /* no sensor can be lost until after this: the earliest deadline */
 	PacerMetricsSnapshot snap;
 };
 
@@ -43,6 +44,7 @@ PacerPipeline *pacer_pipeline_new(const PacerPipelineConfig *config, PacerEventF
 	if (!p)
 		return NULL;
 	p->cfg = *config;
+	p->lost_check_us = UINT64_MAX;
 	p->metrics = pacer_metrics_new(&config->metrics);
 	p->coach = pacer_coach_new(&config->coach, func, user_data);
 	if (!p->metrics || !p->coach) {
@@ -81,6 +83,21 @@ static bool kind_of(uint16_t uuid16, PacerSensorKind *ret)
 	}
 }
 
+/* When a sensor last heard at last_us is lost without news: lost_after_us later. */
+static uint64_t lost_deadline(const PacerPipeline *p, uint64_t last_us)
+{
+	return last_us < UINT64_MAX - p->cfg.lost_after_us ? last_us + p->cfg.lost_after_us
+							 : UINT64_MAX;
+}
+
+static void watch_sensor(PacerPipeline *p, const Sensor *s)
+{
+	uint64_t deadline = lost_deadline(p, s->last_us);
+
+	if (deadline < p->lost_check_us)
+		p->lost_check_us = deadline;
+}
+
 static Sensor *find_sensor(PacerPipeline *p, const char *address)
 {
 	for (size_t i = 0; i < p->n_sensors; i++) {
@@ -106,6 +123,7 @@ static Sensor *add_sensor(PacerPipeline *p, const char *address, PacerSensorKind
 	snprintf(s->pub.address, sizeof(s->pub.address), "%s", address);
 	s->pub.kind = kind;
 	s->pub.battery_pct = -1;
+	watch_sensor(p, s);
 	if (p->cfg.infer_sensor_events)
 		pacer_coach_sensor(p->coach, t_us, PACER_EVENT_SENSOR_CONNECTED, address, kind, -1);
 	return s;
@@ -143,10 +161,13 @@ PacerNotifyResult pacer_pipeline_notify(PacerPipeline *p, const char *address, u
 	if (s->pub.lost && p->cfg.infer_sensor_events)
 		pacer_coach_sensor(p->coach, t_us, PACER_EVENT_SENSOR_CONNECTED, address,
 				   s->pub.kind, -1);
-	s->pub.lost = false;
 	s->pub.notifications++;
 	if (t_us > s->last_us)
 		s->last_us = t_us;
+	if (s->pub.lost) {
+		s->pub.lost = false;
+		watch_sensor(p, s); /* the others' deadlines only move later */
+	}
 	if (v.kind == PACER_GATT_BATTERY) {
 		battery(p, s, v.battery_percent, t_us);
 		return PACER_NOTIFY_OK;
@@ -166,13 +187,21 @@ int pacer_pipeline_register_sensor(PacerPipeline *p, const char *address, PacerS
 
 void pacer_pipeline_tick(PacerPipeline *p, uint64_t t_us)
 {
-	for (size_t i = 0; i < p->n_sensors && p->cfg.infer_sensor_events; i++) {
-		Sensor *s = &p->sensors[i];
+	/* a sensor's deadline only moves later as it sends: none passed, no need to look */
+	if (p->cfg.infer_sensor_events && t_us > p->lost_check_us) {
+		p->lost_check_us = UINT64_MAX;
+		for (size_t i = 0; i < p->n_sensors; i++) {
+			Sensor *s = &p->sensors[i];
 
-		if (!s->pub.lost && t_us > s->last_us && t_us - s->last_us > p->cfg.lost_after_us) {
-			s->pub.lost = true;
-			pacer_coach_sensor(p->coach, t_us, PACER_EVENT_SENSOR_LOST, s->pub.address,
-					   s->pub.kind, -1);
+			if (s->pub.lost)
+				continue;
+			if (t_us > s->last_us && t_us - s->last_us > p->cfg.lost_after_us) {
+				s->pub.lost = true;
+				pacer_coach_sensor(p->coach, t_us, PACER_EVENT_SENSOR_LOST,
+						   s->pub.address, s->pub.kind, -1);
+				continue;
+			}
+			watch_sensor(p, s);
 		}
 	}
 	pacer_metrics_snapshot(p->metrics, t_us, &p->snap);

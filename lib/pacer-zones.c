@@ -176,7 +176,7 @@ unsigned pacer_hr_zones_find(const PacerHrZones *zones, double hr_bpm)
 
 	if (!zones || zones->n_zones == 0 || !isfinite(hr_bpm) || hr_bpm < 0 || hr_bpm > 1000)
 		return 0;
-	hr = (int)floor(hr_bpm + 0.5);
+	hr = (int)(hr_bpm + 0.5); /* floor() for a non-negative value, without the call */
 	for (size_t i = 0; i < zones->n_zones; i++) {
 		const PacerHrZone *zone = &zones->zones[i];
 

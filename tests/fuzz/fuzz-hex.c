@@ -72,6 +72,34 @@ static void decode(const char *s, size_t cap, uint8_t *ret, size_t *ret_len)
 	free(buf);
 }
 
+/*
+ * pacer_hex_decode_n() on the input as it is, with no NUL after it (so that a
+ * sanitizer sees any read past the end), gives what pacer_hex_decode() gives
+ * for the same text as a string.
+ */
+static void decode_counted(const uint8_t *data, size_t size, const char *s)
+{
+	size_t cap = size / 2, len = SIZE_MAX, pos = SIZE_MAX, len_s = SIZE_MAX, pos_s = SIZE_MAX;
+	uint8_t *buf = malloc(cap + 1), *buf_s = malloc(cap + 1);
+	char *exact = malloc(size > 0 ? size : 1); /* the text and nothing after it */
+	int r, r_s;
+
+	fuzz_check(buf && buf_s && exact);
+	if (memchr(data, '\0', size))
+		goto out; /* a string stops at the NUL, the counted text does not */
+	if (size > 0)
+		memcpy(exact, data, size);
+	r = pacer_hex_decode_n(exact, size, buf, cap, &len, &pos);
+	r_s = pacer_hex_decode(s, buf_s, cap, &len_s, &pos_s);
+	fuzz_check(r == r_s && len == len_s && pos == pos_s);
+	if (r == 0)
+		fuzz_check(memcmp(buf, buf_s, len) == 0);
+out:
+	free(exact);
+	free(buf_s);
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = fuzz_strdup(data, size), *text;
@@ -80,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_check(bytes && tight);
 	decode(s, size / 2, bytes, &n);
+	decode_counted(data, size, s);
 	decode(s, TIGHT_CAP, tight, &n_tight);
 	/* a buffer too small for the whole value must never give a partial success */
 	fuzz_check(n_tight == SIZE_MAX || (n_tight == n && memcmp(tight, bytes, n) == 0));

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pacer-coach.h"
+#include "pacer-pipeline.h"
 #include "test-common.h"
 
 #define MAX_EVENTS 2048
@@ -590,6 +591,63 @@ static void test_sensor_events(void)
 	pacer_coach_free(coach);
 }
 
+/* Sensor events a pipeline infers, in order: the kind of event, the sensor, when. */
+static void check_sensor_event(size_t *next, PacerEventType type, const char *address,
+			       uint64_t t_us)
+{
+	while (*next < log_.n && log_.ev[*next].type != PACER_EVENT_SENSOR_CONNECTED &&
+	       log_.ev[*next].type != PACER_EVENT_SENSOR_LOST)
+		(*next)++;
+	CU_ASSERT_FATAL(*next < log_.n);
+	CU_ASSERT_EQUAL(log_.ev[*next].type, type);
+	CU_ASSERT_EQUAL(log_.ev[*next].t_us, t_us);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log_.ev[*next].json, address));
+	(*next)++;
+}
+
+/*
+ * A sensor is lost at the first tick more than lost_after_us after it last
+ * sent, each on its own clock, whether others keep sending or not; one that
+ * comes back is connected again and can be lost again.
+ */
+static void test_pipeline_sensor_lost(void)
+{
+	static const uint8_t hr[] = {0x06, 0x3c}, rsc[] = {0x00, 0x00, 0x03, 0xaa};
+	PacerPipelineConfig cfg;
+	PacerPipeline *p;
+	size_t next = 0;
+
+	log_.n = 0;
+	pacer_pipeline_config_init(&cfg);
+	cfg.coach.auto_start = false;
+	p = pacer_pipeline_new(&cfg, on_event, &log_);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(pacer_pipeline_register_sensor(p, "C0:FF:EE:00:00:09",
+						       PACER_SENSOR_TREADMILL, 1000000),
+			0);
+	for (uint64_t t = 0; t <= 30000000; t += PACER_PIPELINE_TICK_US) {
+		pacer_pipeline_tick(p, t);
+		/* the strap at 0-2 s and 10-11 s, the footpod until 20 s */
+		if ((t <= 2000000 || (t >= 10000000 && t <= 11000000)) && t % 1000000 == 0)
+			pacer_pipeline_notify(p, "C0:FF:EE:00:00:01", 0x2a37, hr, sizeof(hr),
+					      t + 1);
+		if (t <= 20000000)
+			pacer_pipeline_notify(p, "C0:FF:EE:00:00:02", 0x2a53, rsc, sizeof(rsc),
+					      t + 2);
+	}
+	check_sensor_event(&next, PACER_EVENT_SENSOR_CONNECTED, "00:09", 1000000);
+	check_sensor_event(&next, PACER_EVENT_SENSOR_CONNECTED, "00:01", 1);
+	check_sensor_event(&next, PACER_EVENT_SENSOR_CONNECTED, "00:02", 2);
+	check_sensor_event(&next, PACER_EVENT_SENSOR_LOST, "00:09", 6250000);
+	check_sensor_event(&next, PACER_EVENT_SENSOR_LOST, "00:01", 7250000);
+	check_sensor_event(&next, PACER_EVENT_SENSOR_CONNECTED, "00:01", 10000001);
+	check_sensor_event(&next, PACER_EVENT_SENSOR_LOST, "00:01", 16250000);
+	check_sensor_event(&next, PACER_EVENT_SENSOR_LOST, "00:02", 25250000);
+	for (; next < log_.n; next++)
+		CU_ASSERT_NOT_EQUAL(log_.ev[next].type, PACER_EVENT_SENSOR_LOST);
+	pacer_pipeline_free(p);
+}
+
 int main(void)
 {
 	static const PacerTest tests[] = {
@@ -604,6 +662,7 @@ int main(void)
 		{"free run: splits, laps, zones", test_free_run},
 		{"negative-split verdict", test_negative_split_verdict},
 		{"sensor events", test_sensor_events},
+		{"pipeline: sensors lost and back", test_pipeline_sensor_lost},
 		{NULL, NULL},
 	};
 

@@ -643,6 +643,140 @@ static void test_smoothing(void)
 	pacer_metrics_free(m);
 }
 
+#define KEPT 64 /* samples the engine keeps per value */
+
+static uint32_t next_random(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 8;
+}
+
+/* The time-weighted mean over [now - window, now], newest sample first: the reference. */
+static double reference_mean(const uint64_t *t, const double *v, size_t n, uint64_t now_us,
+			     uint64_t window_us)
+{
+	uint64_t since = now_us > window_us ? now_us - window_us : 0, end = now_us, total = 0;
+	double sum = 0.0;
+
+	for (size_t k = n; k > (n > KEPT ? n - KEPT : 0); k--) {
+		uint64_t start = t[k - 1] > since ? t[k - 1] : since;
+
+		if (end > start) {
+			sum += v[k - 1] * (double)(end - start);
+			total += end - start;
+		}
+		if (t[k - 1] <= since)
+			break;
+		if (t[k - 1] < end)
+			end = t[k - 1];
+	}
+	return total > 0 ? sum / (double)total : v[n - 1];
+}
+
+/*
+ * A footpod's smoothed speed and cadence are bit for bit what a pass over
+ * the window gives, whatever the gaps (equal times, silences longer than the
+ * window, more samples than are kept) and when snapshots go back in time.
+ */
+static void test_smoothing_like_a_full_pass(void)
+{
+	enum { N = 4000 };
+	PacerMetricsConfig c;
+	PacerMetrics *m;
+	uint64_t *t = calloc(N, sizeof(*t)), now = 0;
+	double *speed = calloc(N, sizeof(*speed)), *cadence = calloc(N, sizeof(*cadence));
+	uint32_t seed = 7;
+	int fp;
+
+	CU_ASSERT_FATAL(t && speed && cadence);
+	pacer_metrics_config_init(&c);
+	c.cadence_unit = PACER_CADENCE_UNIT_STEPS;
+	m = new_engine_with(&c);
+	fp = pacer_metrics_add_sensor(m, PACER_SENSOR_FOOTPOD);
+	for (size_t i = 0; i < N; i++) {
+		PacerGattValue v = {.kind = PACER_GATT_RSC};
+		uint32_t gap = next_random(&seed) % 100;
+		PacerMetricsSnapshot r;
+
+		/* mostly a few per second; some at the same time, some after a long silence */
+		if (gap >= 8)
+			now += next_random(&seed) % 400000;
+		else if (gap >= 5)
+			now += S(6.0 + gap);
+		v.rsc.speed_raw = (uint16_t)(next_random(&seed) % 1500);
+		v.rsc.cadence_raw = (uint8_t)(next_random(&seed) % 250);
+		CU_ASSERT_EQUAL_FATAL(pacer_metrics_feed(m, fp, &v, now), 0);
+		t[i] = now;
+		speed[i] = v.rsc.speed_raw / 256.0;
+		cadence[i] = v.rsc.cadence_raw;
+
+		for (int k = 0; k < 2; k++) {
+			uint64_t at = now + next_random(&seed) % 2900000;
+
+			if (next_random(&seed) % 10 == 0 && now > 300000)
+				at = now - next_random(&seed) % 300000; /* before the newest */
+			pacer_metrics_snapshot(m, at, &r);
+			if (!r.has_speed)
+				continue;
+			CU_ASSERT_EQUAL(r.speed_mps,
+					reference_mean(t, speed, i + 1, at, c.smoothing_us));
+			CU_ASSERT_EQUAL(r.cadence_spm,
+					reference_mean(t, cadence, i + 1, at, c.smoothing_us));
+		}
+	}
+	pacer_metrics_free(m);
+	free(t);
+	free(speed);
+	free(cadence);
+}
+
+/*
+ * RMSSD over the window is what a pass over the kept pairs gives, newest
+ * first and up to the first one older than the window, as times and queries
+ * go back and forth and the ring of pairs overwrites its oldest.
+ */
+static void test_rmssd_window_moves(void)
+{
+	enum { N = 3000, CAPACITY = 16 };
+	PacerHrv *h = pacer_hrv_new(S(10), CAPACITY);
+	uint64_t pair_t[N], now = S(100);
+	double pair_sq[N], last = 0;
+	size_t n_pairs = 0;
+	uint32_t seed = 3;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	for (size_t i = 0; i < N; i++) {
+		double rr = 800 + (double)(next_random(&seed) % 41) - 20, rmssd = -1, sum = 0;
+		uint64_t at, since;
+		size_t n = 0;
+		int r;
+
+		/* now and then a time before the previous one (two straps, or a clock step) */
+		now = next_random(&seed) % 8 == 0 ? now - next_random(&seed) % S(3) :
+						    now + next_random(&seed) % S(1.5);
+		CU_ASSERT_TRUE_FATAL(pacer_hrv_add(h, rr, now));
+		if (i > 0) {
+			pair_t[n_pairs] = now;
+			pair_sq[n_pairs++] = (rr - last) * (rr - last);
+		}
+		last = rr;
+
+		at = now + next_random(&seed) % S(12) - S(2);
+		since = at > S(10) ? at - S(10) : 0;
+		for (size_t k = n_pairs; k > (n_pairs > CAPACITY ? n_pairs - CAPACITY : 0); k--) {
+			if (pair_t[k - 1] < since)
+				break;
+			sum += pair_sq[k - 1];
+			n++;
+		}
+		r = pacer_hrv_rmssd(h, at, &rmssd);
+		CU_ASSERT_EQUAL(r, n > 0 ? 0 : -ENODATA);
+		if (n > 0)
+			CU_ASSERT_EQUAL(rmssd, sqrt(sum / (double)n));
+	}
+	pacer_hrv_free(h);
+}
+
 static void test_bad_input(void)
 {
 	PacerMetricsConfig c;
@@ -656,6 +790,7 @@ static void test_bad_input(void)
 	v.kind = PACER_GATT_BATTERY;
 	CU_ASSERT_EQUAL(pacer_metrics_feed(m, hr, &v, S(5)), 0);
 	CU_ASSERT_EQUAL(pacer_metrics_feed(m, hr, &v, S(4)), -ERANGE);
+	CU_ASSERT_EQUAL(pacer_metrics_add_sensor(m, (PacerSensorKind)7), -EINVAL);
 	for (int i = 1; i < PACER_METRICS_MAX_SENSORS; i++)
 		CU_ASSERT_TRUE(pacer_metrics_add_sensor(m, PACER_SENSOR_FOOTPOD) >= 0);
 	CU_ASSERT_EQUAL(pacer_metrics_add_sensor(m, PACER_SENSOR_FOOTPOD), -ENOSPC);
@@ -691,6 +826,8 @@ int main(void)
 		{"RMSSD through the engine", test_rmssd_through_engine},
 		{"TRIMP and time in zone", test_trimp_and_time_in_zone},
 		{"speed smoothing", test_smoothing},
+		{"smoothing: as a pass over the window", test_smoothing_like_a_full_pass},
+		{"RMSSD: the window as times and queries move", test_rmssd_window_moves},
 		{"bad input", test_bad_input},
 		{NULL, NULL},
 	};

@@ -2,6 +2,7 @@
 /* The text helpers: hex bytes, the JSON writer and capture lines. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pacer-capture.h"
@@ -43,6 +44,101 @@ static void test_hex_errors(void)
 	CU_ASSERT_EQUAL(pacer_hex_decode("0x16", b, sizeof(b), &len, &pos), -EINVAL);
 	CU_ASSERT_EQUAL(pacer_hex_decode("01 02 03 04 05", b, sizeof(b), &len, &pos), -E2BIG);
 	CU_ASSERT_EQUAL(len, 99);
+}
+
+/* The decoder as it was before its table and its "hh hh hh" fast path: the reference. */
+static int reference_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static int reference_decode(const char *s, uint8_t *buf, size_t cap, size_t *ret_len,
+			    size_t *ret_error_pos)
+{
+	size_t n = 0, i = 0;
+
+	while (s[i] != '\0') {
+		int hi, lo;
+
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == ':' || s[i] == '-') {
+			i++;
+			continue;
+		}
+		hi = reference_digit(s[i]);
+		lo = hi < 0 ? -1 : reference_digit(s[i + 1]);
+		if (lo < 0) {
+			*ret_error_pos = i;
+			return -EINVAL;
+		}
+		if (n == cap)
+			return -E2BIG;
+		buf[n++] = (uint8_t)(hi * 16 + lo);
+		i += 2;
+	}
+	*ret_len = n;
+	return 0;
+}
+
+/*
+ * Texts made of digits, separators and a few strangers, many of them in or
+ * near the "hh hh hh" layout, decode as the reference does: the same result,
+ * bytes, length and error position, with room and without.
+ */
+static void test_hex_like_reference(void)
+{
+	static const char alphabet[] = "0123456789abcdefABCDEF \t:-xg\r";
+	uint32_t seed = 12345;
+
+	for (int round = 0; round < 20000; round++) {
+		char text[48];
+		size_t n;
+
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 16) % 40;
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			if (round % 2 == 0) /* "hh hh hh" with an occasional stranger */
+				text[i] = i % 3 == 2 ? ' ' : "0123456789abcdef"[(seed >> 16) % 16];
+			if (round % 2 == 1 || (seed >> 8) % 23 == 0)
+				text[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		text[n] = '\0';
+		for (size_t cap = 2; cap <= 32; cap += 30) {
+			uint8_t got[32], want[32];
+			size_t got_len = 99, want_len = 99, got_pos = 99, want_pos = 99;
+			int r = pacer_hex_decode(text, got, cap, &got_len, &got_pos);
+			int r_want = reference_decode(text, want, cap, &want_len, &want_pos);
+
+			CU_ASSERT_EQUAL_FATAL(r, r_want);
+			CU_ASSERT_EQUAL(got_len, want_len);
+			CU_ASSERT_EQUAL(got_pos, want_pos);
+			if (r == 0)
+				CU_ASSERT_EQUAL(memcmp(got, want, want_len), 0);
+			/* the counted form reads no further than it is told */
+			if (n > 0) {
+				char prefix[48];
+
+				memcpy(prefix, text, n - 1);
+				prefix[n - 1] = '\0';
+				got_len = want_len = got_pos = want_pos = 99;
+				r = pacer_hex_decode_n(text, n - 1, got, cap, &got_len, &got_pos);
+				CU_ASSERT_EQUAL(r, reference_decode(prefix, want, cap, &want_len,
+								    &want_pos));
+				CU_ASSERT_EQUAL(got_len, want_len);
+				CU_ASSERT_EQUAL(got_pos, want_pos);
+				if (r == 0)
+					CU_ASSERT_EQUAL(memcmp(got, want, want_len), 0);
+			}
+		}
+	}
+	for (int c = 0; c < 256; c++)
+		CU_ASSERT_EQUAL(pacer_hex_digit((char)c), reference_digit((char)c));
 }
 
 static void test_hex_encode(void)
@@ -177,6 +273,50 @@ static void test_capture_errors(void)
 	check_capture_error("1 00:00:00:00:00:00 2a19 55\rjunk", 28);
 	check_capture_error("1 00:00:00:00:00:00 2a19 55\n2 00:00:00:00:00:00 2a19 55", 28);
 	check_capture_error("1 00:00:00:00:00:00 2a19 -:-", 26);
+	check_capture_error("1 00:00:00:00:00:00 2a19 5\r5\n", 27);
+	check_capture_error("1 00:00:00:00:00:00 2a19 55\r", 28);
+	check_capture_error("1 00:00:00:00:00:00 2a19 55 6\r\n", 29);
+}
+
+/* Values beyond the usual layout, and too long ones, whichever way they are written. */
+static void test_capture_values(void)
+{
+	static const char head[] = "1 00:00:00:00:00:00 2a19 ";
+	char line[2048];
+	PacerCaptureRecord rec;
+	PacerCaptureError err;
+	size_t at;
+
+	CU_ASSERT_EQUAL(pacer_capture_parse_line("1 00:00:00:00:00:00 2a19 55 \t\r\n", &rec, &err),
+			1);
+	CU_ASSERT_EQUAL(rec.len, 1);
+	CU_ASSERT_EQUAL(pacer_capture_parse_line("1 00:00:00:00:00:00 2a19 5566:77-88", &rec, &err),
+			1);
+	CU_ASSERT_EQUAL(rec.len, 4);
+	CU_ASSERT_EQUAL(rec.value[3], 0x88);
+
+	/* 512 bytes fit, written either way; 513 do not */
+	for (int spaced = 0; spaced < 2; spaced++) {
+		at = strlen(head);
+		memcpy(line, head, at);
+		for (int i = 0; i < 512; i++) {
+			at += (size_t)sprintf(line + at, spaced ? "%02x " : "%02X", i & 0xff);
+		}
+		line[at - (size_t)spaced] = '\0';
+		CU_ASSERT_EQUAL(pacer_capture_parse_line(line, &rec, &err), 1);
+		CU_ASSERT_EQUAL(rec.len, 512);
+		CU_ASSERT_EQUAL(rec.value[511], 0xff);
+		strcpy(line + at - (size_t)spaced, spaced ? " 00" : "00");
+		check_capture_error(line, sizeof(head));
+	}
+	/* text of 1600 octets or more is too long, even when it holds few bytes */
+	at = strlen(head);
+	memcpy(line, head, at);
+	memset(line + at, ' ', 1600);
+	strcpy(line + at + 1600, "55");
+	line[at] = '6';
+	line[at + 1] = '6';
+	check_capture_error(line, sizeof(head));
 }
 
 int main(void)
@@ -184,11 +324,13 @@ int main(void)
 	static const PacerTest tests[] = {
 		{"hex: accepted forms", test_hex_forms},
 		{"hex: errors and positions", test_hex_errors},
+		{"hex: as the reference decoder, layout by layout", test_hex_like_reference},
 		{"hex: encode", test_hex_encode},
 		{"json: a document with every kind of value", test_json_document},
 		{"json: overflow and bad nesting", test_json_errors},
 		{"capture: lines", test_capture_line},
 		{"capture: errors name the column", test_capture_errors},
+		{"capture: values in any layout, and too long ones", test_capture_values},
 		{NULL, NULL},
 	};
 
