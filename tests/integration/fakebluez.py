@@ -57,8 +57,10 @@ unique name takes org.bluez, only devices that were connected before
 
 import functools
 import json
+import math
 import re
 import socket
+import time
 import traceback
 
 import dbus
@@ -131,6 +133,32 @@ SetDisconnectDelay(u ms)                   time Device1.Disconnect takes to drop
                                            the link (default 0; bluetoothd waits
                                            up to 2 s for profiles)
 GetState() -> s                            JSON for a restart (-p)
+
+Streams (benchmarks): generated measurements sent at a steady wall-clock rate
+StartStreams(a(sddu) streams)              each (address, rate_hz, sim_interval_s,
+    count): the sensor sends `count` notifications of its measurement
+    characteristic (heart_rate: 2A37, footpod: 2A53; a treadmill is an
+    error), one every 1/rate_hz s of wall clock, each one simulated step of
+    sim_interval_s later than the one before.  All streams start together
+    (stream i of n shifted by i/n of its period, so that sensors at the same
+    rate do not notify in lock-step) and are paced by one GLib timer (every
+    2 ms, sending what is due and catching up when late); each notification
+    goes through the same path as Notify (AcquireNotify socket or
+    PropertiesChanged; emitted signals are not logged).  Replaces finished
+    streams; fails with Failed while streams are running.
+      heart_rate: flags 0x18, HR (uint8) moving smoothly within 120..170,
+        energy expended (uint16) = 1, 2, 3 ... (wraps at 65536), one RR
+        interval round(60/HR*1024) in 1/1024 s
+      footpod: flags 0x06, speed (1/256 m/s) around 3.3 m/s, cadence
+        85..90, total distance (uint32, 1/10 m) integrated from the speed and
+        strictly increasing (at least +1 a notification)
+    The stream key of a notification, unique per stream, is its energy
+    expended (heart_rate) or its total distance in 1/10 m (footpod).
+GetStreamLog(s address) -> (a(ut) sent, u undelivered)
+    sent: (key, time.monotonic_ns() right before sending) of each
+    notification delivered to at least one client; undelivered: how many
+    were not (not connected, nobody subscribed, socket full)
+StreamsRunning() -> b                      true until every stream has sent all
 '''
 
 KINDS = {
@@ -841,6 +869,9 @@ class Fake:     # pylint: disable=too-many-instance-attributes,too-many-public-m
         adapter = params.get('adapter', {})
         self.adapter_address = adapter.get('address', '00:1A:7D:DA:71:13')
         self.adapter_name = adapter.get('name', 'pacer-test')
+        self.quiet = False          # True while streams send: emit() does not log
+        self.streams = {}           # address -> Stream (StartStreams)
+        self.stream_timer = None
 
     def log(self, msg):
         self.mock.log(msg)
@@ -877,7 +908,8 @@ class Fake:     # pylint: disable=too-many-instance-attributes,too-many-public-m
         msg = dbus.lowlevel.SignalMessage(path, iface, member)
         msg.append(*args, signature=signature)
         self.bus.send_message(msg)
-        self.log(f'emit {path} {iface}.{member} {_fmt_args(args)}')
+        if not self.quiet:
+            self.log(f'emit {path} {iface}.{member} {_fmt_args(args)}')
 
     def interfaces_added(self, o, only=None):
         ifaces = {i: dbus.Dictionary(p, signature='sv') for i, p in o.props.items()
@@ -1580,10 +1612,128 @@ def GetState(obj, sender=None, message=None):
     })
 
 
+# --------------------------------------------------------------------------
+# Streams (StartStreams): steady generated measurements for benchmarks
+# --------------------------------------------------------------------------
+
+STREAM_TICK_MS = 2
+STREAM_UUIDS = {'heart_rate': '2a37', 'footpod': '2a53'}
+
+
+class Stream:   # pylint: disable=too-many-instance-attributes
+    '''count notifications of one sensor at rate_hz (wall clock), each a
+    simulated step of sim_interval_s; see CONTROL_API.'''
+
+    def __init__(self, sensor, rate_hz, sim_interval_s, count, phase):
+        if sensor.kind not in STREAM_UUIDS:
+            raise invalid_args(f'{sensor.address}: no stream for a {sensor.kind}')
+        if not rate_hz > 0 or not sim_interval_s > 0 or count <= 0:
+            raise invalid_args(f'{sensor.address}: rate_hz and sim_interval_s must be > 0, count >= 1')
+        self.sensor = sensor
+        self.chrc = sensor.chrc(STREAM_UUIDS[sensor.kind])
+        self.kind = sensor.kind
+        self.period_ns = 1e9 / rate_hz
+        self.sim_interval_s = sim_interval_s
+        self.count = count
+        self.phase = phase          # streams of the same kind differ a little
+        self.index = 0              # next notification
+        self.start_ns = 0
+        self.sent = []              # (key, monotonic ns) of delivered ones
+        self.undelivered = 0
+        self.energy = 0
+        self.distance_m = 0.0
+        self.distance_dm = 0
+
+    @property
+    def done(self):
+        return self.index >= self.count
+
+    def payload(self):
+        '''The notification for step self.index, and its key.'''
+        t = (self.index + 1) * self.sim_interval_s        # simulated seconds
+        if self.kind == 'heart_rate':
+            hr = int(round(145 + 25 * math.sin(2 * math.pi * t / 600.0 + self.phase)))
+            self.energy = (self.energy + 1) & 0xffff
+            rr = int(round(60.0 / hr * 1024))
+            return bytes([0x18, hr]) + self.energy.to_bytes(2, 'little') + rr.to_bytes(2, 'little'), self.energy
+        speed = 3.3 + 0.2 * math.sin(2 * math.pi * t / 300.0 + self.phase)
+        speed_raw = int(round(speed * 256))
+        cadence = int(round(87.5 + 2.5 * math.sin(2 * math.pi * t / 240.0 + self.phase)))
+        self.distance_m += speed_raw / 256.0 * self.sim_interval_s
+        self.distance_dm = max(self.distance_dm + 1, int(round(self.distance_m * 10))) & 0xffffffff
+        return (bytes([0x06]) + speed_raw.to_bytes(2, 'little') + bytes([cadence])
+                + self.distance_dm.to_bytes(4, 'little')), self.distance_dm
+
+    def send_due(self, now_ns):
+        '''Send every notification due by now_ns.'''
+        while self.index < self.count and self.start_ns + self.index * self.period_ns <= now_ns:
+            data, key = self.payload()
+            self.index += 1
+            t = time.monotonic_ns()
+            if self.sensor.notify(self.chrc, data) > 0:
+                self.sent.append((key, t))
+            else:
+                self.undelivered += 1
+
+
+def _stream_tick():
+    now = time.monotonic_ns()
+    FAKE.quiet = True
+    try:
+        for st in FAKE.streams.values():
+            st.send_due(now)
+    except Exception:
+        FAKE.stream_timer = None    # guarded() logs it; the streams end
+        raise
+    finally:
+        FAKE.quiet = False
+    if all(st.done for st in FAKE.streams.values()):
+        FAKE.stream_timer = None
+        FAKE.log('streams done: ' + ', '.join(f'{a} {len(st.sent)} sent {st.undelivered} undelivered'
+                                              for a, st in FAKE.streams.items()))
+        return False
+    return True
+
+
+@method(CONTROL_IFACE, 'a(sddu)', '')
+def StartStreams(obj, streams, sender=None, message=None):
+    if FAKE.stream_timer is not None:
+        raise err_failed('Streams are running')
+    new = {}
+    for i, (address, rate_hz, sim_interval_s, count) in enumerate(streams):
+        s = FAKE.sensor(address)
+        if s.address in new:
+            raise invalid_args(f'two streams for {s.address}')
+        new[s.address] = Stream(s, float(rate_hz), float(sim_interval_s), int(count), phase=0.7 * i)
+    if not new:
+        raise invalid_args('no streams')
+    FAKE.streams = new
+    # together, but not phase-locked: stream i of n starts i/n of its period late
+    start = time.monotonic_ns() + STREAM_TICK_MS * 1000000
+    for i, st in enumerate(new.values()):
+        st.start_ns = start + i * st.period_ns / len(new)
+    FAKE.stream_timer = GLib.timeout_add(STREAM_TICK_MS, guarded(_stream_tick), priority=GLib.PRIORITY_HIGH)
+
+
+@method(CONTROL_IFACE, 's', 'a(ut)u', log=False)
+def GetStreamLog(obj, address, sender=None, message=None):
+    st = FAKE.streams.get(str(address).upper())
+    if st is None:
+        FAKE.sensor(address)    # InvalidArgs for an unknown sensor
+        return (dbus.Array([], signature='(ut)'), dbus.UInt32(0))
+    return (dbus.Array([dbus.Struct((dbus.UInt32(k), dbus.UInt64(t))) for k, t in st.sent], signature='(ut)'),
+            dbus.UInt32(st.undelivered))
+
+
+@method(CONTROL_IFACE, '', 'b', log=False)
+def StreamsRunning(obj, sender=None, message=None):
+    return dbus.Boolean(FAKE.stream_timer is not None)
+
+
 CONTROL_METHODS = (AddSensor, AddSensorFull, Notify, NotifyMany, SetValue, DropLink, SetPresent, SetRSSI,
                    SetConnectFailures, SetConnectDelay, SetBattery, GetNotifySessions, GetCharacteristic, GetDevice,
                    GetDiscoveryFilters, GetDiscoverySessions, GetApplications, SetTemporaryTimeout,
-                   SetDisconnectDelay, GetState)
+                   SetDisconnectDelay, GetState, StartStreams, GetStreamLog, StreamsRunning)
 
 
 # --------------------------------------------------------------------------

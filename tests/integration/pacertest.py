@@ -17,6 +17,8 @@ Typical use:
         def test_x(self):
             self.bluez.wait_notify_sessions('C0:FF:EE:00:00:01', '2a37', 1)
             self.bluez.notify('C0:FF:EE:00:00:01', '2a37', bytes.fromhex('10437203'))
+            self.bluez.start_streams([('C0:FF:EE:00:00:01', 50, 1.0, 500)])  # generated data
+            self.bluez.wait_streams_done(30)
             self.bluez.drop_link('C0:FF:EE:00:00:01')     # link loss
             self.bluez.vanish(); self.bluez.reappear()     # bluetoothd restarts
 
@@ -465,6 +467,25 @@ class FakeBlueZ:
 
     def get_state(self):
         return self.call('GetState', reply_type='(s)')[0]
+
+    def start_streams(self, streams):
+        '''streams: iterable of (address, rate_hz, sim_interval_s, count):
+        each sensor sends count generated measurements at rate_hz (see
+        StartStreams in fakebluez.py's CONTROL_API).'''
+        self.call('StartStreams', 'a(sddu)',
+                  ([(a, float(r), float(dt), int(n)) for a, r, dt, n in streams],))
+
+    def get_stream_log(self, address):
+        '''([(key, monotonic ns before sending)] of the delivered
+        notifications, number undelivered).'''
+        sent, undelivered = self.call('GetStreamLog', 's', (address,), '(a(ut)u)', timeout=60)
+        return list(sent), undelivered
+
+    def streams_running(self):
+        return bool(self.call('StreamsRunning', reply_type='(b)')[0])
+
+    def wait_streams_done(self, timeout=DEFAULT_TIMEOUT):
+        wait_until(lambda: not self.streams_running(), timeout, interval=0.1, what='the streams to end')
 
     def wait_notify_sessions(self, address, uuid, sessions=1, acquired=None, timeout=DEFAULT_TIMEOUT):
         '''Wait until uuid has `sessions` StartNotify clients (and, if

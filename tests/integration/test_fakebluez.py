@@ -1016,6 +1016,93 @@ class GDBusClientTest(FakeBlueZTestCase):
                              'UnregisterApplication', 'o', (app,))
 
 
+class StreamTest(FakeBlueZTestCase):
+    '''StartStreams: generated measurements through both notify paths.'''
+
+    def test_streams_start_notify_and_acquire(self):
+        c = self.client()
+        self.discover(c, HR, POD)
+        self.connect(c, HR)
+        self.connect(c, POD)
+        hr_path = self.chrc_path(c, HR, '2a37')
+        c.call(hr_path, CHRC1, 'StartNotify')
+        (handle, _), fds = c.call(self.chrc_path(c, POD, '2a53'), CHRC1, 'AcquireNotify', 'a{sv}', ({},),
+                                  want_fds=True)
+        sock = socket.socket(fileno=fds[handle])
+        self.addCleanup(sock.close)
+        n_hr, n_pod = 40, 60
+        start = c.mark()
+        self.fake.start_streams([(HR, 100, 1.0, n_hr), (POD, 150, 0.25, n_pod)])
+        self.assertTrue(self.fake.streams_running())
+        self.fake.wait_streams_done(30)
+
+        # the strap: StartNotify, one PropertiesChanged of Value per notification
+        sent, undelivered = self.fake.get_stream_log(HR)
+        self.assertEqual(undelivered, 0)
+        self.assertEqual([k for k, _ in sent], list(range(1, n_hr + 1)))     # energy expended 1, 2, 3 ...
+        self.assertEqual([t for _, t in sent], sorted(t for _, t in sent))
+        values = wait_until(lambda: (lambda v: len(v) == n_hr and v)(
+            [bytes(ev[4][1]['Value']) for ev in c.events_since(start)
+             if Client.is_props(hr_path, CHRC1, 'Value')(ev)]), what='the strap stream')
+        for i, v in enumerate(values):
+            self.assertEqual(len(v), 6, v.hex())
+            self.assertEqual(v[0], 0x18)
+            hr = v[1]
+            self.assertTrue(120 <= hr <= 170, hr)
+            self.assertEqual(int.from_bytes(v[2:4], 'little'), i + 1)
+            self.assertEqual(int.from_bytes(v[4:6], 'little'), round(60 / hr * 1024))
+        self.assertEqual(len(set(values)), n_hr)
+
+        # the footpod: AcquireNotify, one packet per notification
+        sent, undelivered = self.fake.get_stream_log(POD)
+        self.assertEqual(undelivered, 0)
+        keys = [k for k, _ in sent]
+        self.assertEqual(len(keys), n_pod)
+        sock.settimeout(5)
+        packets = [sock.recv(512) for _ in range(n_pod)]
+        last = 0
+        for key, p in zip(keys, packets):
+            self.assertEqual(len(p), 8, p.hex())
+            self.assertEqual(p[0], 0x06)
+            self.assertAlmostEqual(int.from_bytes(p[1:3], 'little') / 256, 3.3, delta=0.25)
+            self.assertTrue(85 <= p[3] <= 90, p[3])
+            distance = int.from_bytes(p[4:8], 'little')
+            self.assertEqual(distance, key)
+            self.assertGreater(distance, last)          # a unique key per notification
+            last = distance
+        # 60 steps of 0.25 s at about 3.3 m/s: about 49.5 m
+        self.assertAlmostEqual(last / 10, 60 * 0.25 * 3.3, delta=4)
+
+        # again, replacing the finished streams: counters start afresh
+        self.fake.start_streams([(HR, 100, 1.0, 3)])
+        self.fake.wait_streams_done(30)
+        sent, _ = self.fake.get_stream_log(HR)
+        self.assertEqual([k for k, _ in sent], [1, 2, 3])
+        self.assertEqual(self.fake.get_stream_log(POD), ([], 0))
+
+    def test_stream_errors_and_undelivered(self):
+        self.assertDBusError('org.freedesktop.DBus.Error.InvalidArgs', self.fake.start_streams,
+                             [(TM, 10, 1.0, 5)])
+        self.assertDBusError('org.freedesktop.DBus.Error.InvalidArgs', self.fake.start_streams,
+                             [('C0:FF:EE:00:00:99', 10, 1.0, 5)])
+        self.assertDBusError('org.freedesktop.DBus.Error.InvalidArgs', self.fake.start_streams,
+                             [(HR, 0, 1.0, 5)])
+        self.assertDBusError('org.freedesktop.DBus.Error.InvalidArgs', self.fake.start_streams, [])
+        self.assertFalse(self.fake.streams_running())
+        self.assertEqual(self.fake.get_stream_log(HR), ([], 0))
+
+        # not connected, then connected but nobody subscribed: nothing delivered
+        c = self.client()
+        self.discover(c, POD)
+        self.connect(c, POD)
+        self.fake.start_streams([(HR, 50, 1.0, 10), (POD, 50, 0.05, 10)])
+        self.assertDBusError('org.bluez.Error.Failed', self.fake.start_streams, [(HR, 10, 1.0, 5)])
+        self.fake.wait_streams_done(30)
+        self.assertEqual(self.fake.get_stream_log(HR), ([], 10))
+        self.assertEqual(self.fake.get_stream_log(POD), ([], 10))
+        self.assertEqual(self.fake.get_characteristic(POD, '2a53')['delivered'], 0)
+
+
 class HarnessTest(pacertest.TestCase):
     '''The harness itself: mosquitto, waits, cleanup.'''
 
