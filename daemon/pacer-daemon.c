@@ -5,11 +5,11 @@
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
-#include <systemd/sd-daemon.h>
 
 #include "pacer-bluez.h"
 #include "pacer-capture.h"
 #include "pacer-mqtt.h"
+#include "pacer-notify.h"
 #include "pacer-pipeline.h"
 #include "pacer-recorder.h"
 #include "pacer-service.h"
@@ -482,7 +482,7 @@ static gboolean on_quit_signal(gpointer user_data)
 							  : d->next_tick;
 
 	g_message("stopping: finishing the workout");
-	sd_notify(0, "STOPPING=1");
+	(void)pacer_notify("STOPPING=1");
 	/* a running workout is finished (its summary goes out) before pacerd exits */
 	(void)pacer_coach_stop(pacer_pipeline_get_coach(d->pipeline), now);
 	g_main_loop_quit(d->loop);
@@ -542,7 +542,7 @@ static void on_event_reload(const PacerEvent *event, gpointer user_data)
 
 static gboolean on_watchdog(gpointer user_data)
 {
-	sd_notify(0, "WATCHDOG=1");
+	(void)pacer_notify("WATCHDOG=1");
 	return G_SOURCE_CONTINUE;
 }
 
@@ -651,9 +651,10 @@ int pacer_daemon_run(PacerDaemon *d)
 		g_printerr("pacerd: %s\n", error->message);
 		return g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? 66 : 65;
 	}
-	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0)
+	watchdog_us = pacer_notify_watchdog_usec();
+	if (watchdog_us > 0)
 		d->watchdog_source = g_timeout_add(MAX(watchdog_us / 2000, 1), on_watchdog, d);
-	sd_notify(0, "READY=1");
+	(void)pacer_notify("READY=1");
 	g_message("running");
 	g_main_loop_run(d->loop);
 	return d->exit_status;

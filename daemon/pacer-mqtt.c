@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pacer-mqtt.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <MQTTAsync.h>
 #include <gio/gio.h>
@@ -63,6 +68,74 @@ typedef struct {
 	gint scheduled; /* a main-context call is pending */
 	PacerMqtt *mqtt;
 } Link;
+
+/* ---- Paho, loaded when needed ---- */
+
+/*
+ * Paho comes in two builds, with OpenSSL (ssl://, wss://) and without. The
+ * plain one is loaded unless TLS is configured: OpenSSL would otherwise sit
+ * in every pacerd's memory (about 2 MB resident) for nothing.
+ */
+static struct {
+	__typeof__(&MQTTAsync_global_init) global_init;
+	__typeof__(&MQTTAsync_create) create;
+	__typeof__(&MQTTAsync_setCallbacks) set_callbacks;
+	__typeof__(&MQTTAsync_connect) connect;
+	__typeof__(&MQTTAsync_disconnect) disconnect;
+	__typeof__(&MQTTAsync_sendMessage) send_message;
+	__typeof__(&MQTTAsync_subscribe) subscribe;
+	__typeof__(&MQTTAsync_freeMessage) free_message;
+	__typeof__(&MQTTAsync_free) free;
+	__typeof__(&MQTTAsync_destroy) destroy;
+	void *handle;
+	gboolean tls;
+} paho;
+
+static gboolean paho_load(gboolean tls, GError **error)
+{
+	const char *name = tls ? "libpaho-mqtt3as.so.1" : "libpaho-mqtt3a.so.1";
+	void *h;
+
+	if (paho.handle && (paho.tls || !tls))
+		return TRUE; /* loaded once per process; the TLS build does both */
+	h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+			    "mqtt: cannot load the MQTT library: %s (package libpaho-mqtt1.3)",
+			    dlerror());
+		return FALSE;
+	}
+#define SYM(field, symbol)                                                  \
+	if (!(*(void **)&paho.field = dlsym(h, symbol))) {                  \
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,         \
+			    "mqtt: %s lacks %s: not Paho 1.3 or later", name, symbol); \
+		dlclose(h);                                                  \
+		memset(&paho, 0, sizeof(paho));                              \
+		return FALSE;                                                \
+	}
+	SYM(global_init, "MQTTAsync_global_init")
+	SYM(create, "MQTTAsync_create")
+	SYM(set_callbacks, "MQTTAsync_setCallbacks")
+	SYM(connect, "MQTTAsync_connect")
+	SYM(disconnect, "MQTTAsync_disconnect")
+	SYM(send_message, "MQTTAsync_sendMessage")
+	SYM(subscribe, "MQTTAsync_subscribe")
+	SYM(free_message, "MQTTAsync_freeMessage")
+	SYM(free, "MQTTAsync_free")
+	SYM(destroy, "MQTTAsync_destroy")
+#undef SYM
+	paho.handle = h;
+	paho.tls = tls;
+	if (tls) {
+		/* OpenSSL 3 initialises itself when a connection first needs it;
+		 * Paho's own initialisation loads all of its tables up front */
+		MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+
+		init.do_openssl_init = 0;
+		paho.global_init(&init);
+	}
+	return TRUE;
+}
 
 /* ---- the queue ---- */
 
@@ -242,8 +315,8 @@ static int on_message_arrived(void *context, char *topic, int topic_len, MQTTAsy
 	/* a command is at most PACER_MQTT_COMMAND_MAX octets: no need to keep more */
 	it->payload = g_bytes_new(message->payload, MIN(plen, PACER_MQTT_COMMAND_MAX + 1));
 	it->retained = message->retained != 0;
-	MQTTAsync_freeMessage(&message);
-	MQTTAsync_free(topic);
+	paho.free_message(&message);
+	paho.free(topic);
 	post(context, it);
 	return 1;
 }
@@ -447,7 +520,7 @@ static int send_msg(PacerMqtt *m, Msg *msg)
 		opts.onFailure = on_publish_failure;
 		opts.context = m->link;
 	}
-	rc = MQTTAsync_sendMessage(m->client, msg->topic, &pm, &opts);
+	rc = paho.send_message(m->client, msg->topic, &pm, &opts);
 	if (rc == MQTTASYNC_SUCCESS)
 		msg->token = opts.token;
 	return rc;
@@ -460,7 +533,7 @@ static void force_disconnect(PacerMqtt *m)
 {
 	MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer;
 
-	(void)MQTTAsync_disconnect(m->client, &opts);
+	(void)paho.disconnect(m->client, &opts);
 }
 
 /* Sends what waits, as far as the window allows; metrics last. */
@@ -706,7 +779,7 @@ static void on_value(const char *address, PacerSensorKind kind, uint16_t uuid16,
 	}
 	pm.payload = buf;
 	pm.payloadlen = len;
-	if (MQTTAsync_sendMessage(m->client, topic, &pm, &opts) != MQTTASYNC_SUCCESS)
+	if (paho.send_message(m->client, topic, &pm, &opts) != MQTTASYNC_SUCCESS)
 		m->dropped_raw++;
 }
 
@@ -920,10 +993,33 @@ static void subscribe_commands(PacerMqtt *m)
 
 	opts.onFailure = on_subscribe_failure;
 	opts.context = m->link;
-	rc = MQTTAsync_subscribe(m->client, topic, 1, &opts);
+	rc = paho.subscribe(m->client, topic, 1, &opts);
 	if (rc != MQTTASYNC_SUCCESS)
 		g_warning("mqtt: cannot subscribe to '%s' (Paho error %d): commands are ignored", topic,
 			  rc);
+}
+
+/*
+ * Paho leaves Nagle's algorithm on: a small QoS 0 message written while a
+ * QoS 1 message waits for the broker's (delayed) ACK sits in the kernel for
+ * up to 40 ms. Paho does not hand out its socket, so after connecting we
+ * switch Nagle off on our TCP sockets: pacerd has no other TCP connection.
+ */
+static void no_delay(void)
+{
+	g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir))) {
+		int fd = atoi(name), type = 0, proto = 0, one = 1;
+		socklen_t len = sizeof(type), plen = sizeof(proto);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM &&
+		    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &plen) == 0 &&
+		    proto == IPPROTO_TCP &&
+		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+			g_debug("mqtt: TCP_NODELAY on fd %d: %s", fd, g_strerror(errno));
+	}
 }
 
 static void on_connected(PacerMqtt *m)
@@ -944,6 +1040,7 @@ static void on_connected(PacerMqtt *m)
 			  drops - m->drops_at_connect, m->dropped_events, m->dropped_metrics);
 	m->drops_at_connect = drops;
 	m->drop_warned = FALSE;
+	no_delay();
 	if (m->commands)
 		subscribe_commands(m);
 	/*
@@ -1152,7 +1249,7 @@ static void start_connect(PacerMqtt *m)
 		o.ssl = &ssl;
 	}
 	m->state = STATE_CONNECTING;
-	rc = MQTTAsync_connect(m->client, &o);
+	rc = paho.connect(m->client, &o);
 	if (rc != MQTTASYNC_SUCCESS) {
 		Item it = {.type = ITEM_CONNECT_FAILED, .code = rc, .text = (char *)"cannot start"};
 
@@ -1238,13 +1335,15 @@ PacerMqtt *pacer_mqtt_new(PacerDaemon *daemon, GError **error)
 	m->link->mqtt = m;
 	copy_config(m, pacer_daemon_get_config(daemon));
 	uri = paho_uri(m->uri, &m->tls);
-	rc = MQTTAsync_create(&m->client, uri, m->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL);
+	if (!paho_load(m->tls, error))
+		return NULL;
+	rc = paho.create(&m->client, uri, m->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL);
 	if (rc != MQTTASYNC_SUCCESS) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "[mqtt] uri '%s': the MQTT library refuses it (Paho error %d)", m->uri, rc);
 		return NULL;
 	}
-	rc = MQTTAsync_setCallbacks(m->client, m->link, on_connection_lost, on_message_arrived, NULL);
+	rc = paho.set_callbacks(m->client, m->link, on_connection_lost, on_message_arrived, NULL);
 	if (rc != MQTTASYNC_SUCCESS) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
 			    "mqtt: cannot set the MQTT callbacks (Paho error %d)", rc);
@@ -1308,7 +1407,7 @@ static void say_goodbye(PacerMqtt *m)
 	opts.onSuccess = on_disconnect_success;
 	opts.onFailure = on_disconnect_failure;
 	opts.context = m->link;
-	if (MQTTAsync_disconnect(m->client, &opts) == MQTTASYNC_SUCCESS)
+	if (paho.disconnect(m->client, &opts) == MQTTASYNC_SUCCESS)
 		drain_until(m, g_get_monotonic_time() + (DISCONNECT_MS + 500) * 1000, disconnected);
 }
 
@@ -1323,7 +1422,7 @@ void pacer_mqtt_free(PacerMqtt *m)
 	else if (m->client && queued(m) > 0)
 		g_warning("mqtt: %u messages not sent: the broker is away", queued(m));
 	if (m->client)
-		MQTTAsync_destroy(&m->client);
+		paho.destroy(&m->client);
 	if (m->link) {
 		Item *it;
 

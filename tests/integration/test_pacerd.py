@@ -946,6 +946,65 @@ class BridgeTest(PacerdCase):
         self.stop_clean(d)
 
 
+class ServiceManagerTest(PacerdCase):
+    '''pacerd speaks systemd's notification protocol (Type=notify,
+    WatchdogSec=): a datagram socket stands in for the manager.'''
+
+    def manager_socket(self, abstract=False):
+        import socket  # pylint: disable=import-outside-toplevel
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if abstract:
+            name = f'pacer-test-notify-{os.getpid()}-{time.monotonic_ns()}'
+            sock.bind('\0' + name)
+            address = '@' + name
+        else:
+            address = os.path.join(self.tmpdir, 'notify')
+            sock.bind(address)
+        sock.settimeout(10 * SLOW)
+        self.addCleanup(sock.close)
+        return sock, address
+
+    def spawn_notified(self, address, **env):
+        config = self.write_config()
+        environ = dict(os.environ, NOTIFY_SOCKET=address, **env)
+        return self.spawn('pacerd', [PACERD, '--config', config], env=environ, valgrind=True)
+
+    def test_ready_watchdog_stopping(self):
+        '''READY=1 once running, WATCHDOG=1 at half the asked interval,
+        STOPPING=1 on SIGTERM; an abstract socket name works too.'''
+        self.start_world(hr=False, pod=False)
+        for abstract in (False, True):
+            sock, address = self.manager_socket(abstract)
+            proc = self.spawn_notified(address, WATCHDOG_USEC='400000')
+            self.assertEqual(sock.recv(256), b'READY=1')
+            t0 = time.monotonic()
+            self.assertEqual([sock.recv(256) for _ in range(3)], [b'WATCHDOG=1'] * 3)
+            self.assertLess(time.monotonic() - t0, 3.0 * SLOW, 'pings come every 0.2 s')
+            proc.send_signal(signal.SIGTERM)
+            while True:
+                state = sock.recv(256)
+                if state != b'WATCHDOG=1':
+                    break
+            self.assertEqual(state, b'STOPPING=1')
+            self.assertEqual(proc.wait(10 * SLOW), EX_OK)
+
+    def test_watchdog_for_another_process_is_ignored(self):
+        '''WATCHDOG_PID names the main process: another PID means no pings;
+        no NOTIFY_SOCKET means nothing is sent and pacerd runs as usual.'''
+        self.start_world(hr=False, pod=False)
+        sock, address = self.manager_socket()
+        proc = self.spawn_notified(address, WATCHDOG_USEC='200000', WATCHDOG_PID='1')
+        self.assertEqual(sock.recv(256), b'READY=1')
+        sock.settimeout(1.0)
+        import socket  # pylint: disable=import-outside-toplevel
+        with self.assertRaises(socket.timeout, msg='no watchdog pings for another PID'):
+            sock.recv(256)
+        proc.send_signal(signal.SIGTERM)
+        sock.settimeout(10 * SLOW)
+        self.assertEqual(sock.recv(256), b'STOPPING=1')
+        self.assertEqual(proc.wait(10 * SLOW), EX_OK)
+
+
 # --------------------------------------------------------------------------
 # Command line, configuration, replay and simulation (no bus needed)
 # --------------------------------------------------------------------------
