@@ -458,50 +458,50 @@ static void replay_record(ReplayArgs *a, PacerPipeline *p, const PacerCaptureRec
 	}
 }
 
-static int replay_file(ReplayArgs *a, PacerPipeline *p, FILE *f)
+/* A replay in progress: the times seen so far and the coach's next tick. */
+typedef struct {
+	ReplayArgs *args;
+	PacerPipeline *pipeline;
+	bool any;
+	uint64_t first;
+	uint64_t last;
+	uint64_t next_tick;
+} ReplayState;
+
+/* read_capture()'s callback: times must not go back; the record is fed in. */
+static int replay_capture_record(const PacerCaptureRecord *rec, unsigned long line_no,
+				 void *user_data)
 {
-	uint64_t next_tick = 0, first = 0, last = 0;
-	PacerCaptureRecord rec;
-	PacerCaptureError err;
-	unsigned long line_no = 0;
-	bool any = false;
-	size_t cap = 0;
-	char *line = NULL;
+	ReplayState *st = user_data;
 
-	while (getline(&line, &cap, f) >= 0) {
-		int r = pacer_capture_parse_line(line, &rec, &err);
-
-		line_no++;
-		if (r == 0)
-			continue;
-		if (r < 0) {
-			fflush(stdout);
-			fprintf(stderr, "%s:%lu:%zu: expected %s\n", a->path, line_no, err.column,
-				err.what);
-			free(line);
-			return EXIT_DATA;
-		}
-		if (!any) {
-			first = rec.t_us;
-			next_tick = rec.t_us;
-			any = true;
-		}
-		if (rec.t_us < last) {
-			fflush(stdout);
-			fprintf(stderr, "%s:%lu:1: expected a time not before %.3f\n", a->path, line_no,
-				(double)last / 1e6);
-			free(line);
-			return EXIT_DATA;
-		}
-		last = rec.t_us;
-		replay_record(a, p, &rec, &next_tick, line_no);
+	if (!st->any) {
+		st->first = rec->t_us;
+		st->next_tick = rec->t_us;
+		st->any = true;
 	}
-	free(line);
-	if (any)
-		pacer_pipeline_tick(p, last);
+	if (rec->t_us < st->last) {
+		fflush(stdout);
+		fprintf(stderr, "%s:%lu:1: expected a time not before %.3f\n", st->args->path,
+			line_no, (double)st->last / 1e6);
+		return EXIT_DATA;
+	}
+	st->last = rec->t_us;
+	replay_record(st->args, st->pipeline, rec, &st->next_tick, line_no);
+	return 0;
+}
+
+static int replay_file(ReplayArgs *a, PacerPipeline *p)
+{
+	ReplayState st = {.args = a, .pipeline = p};
+	int r = read_capture(a->path, replay_capture_record, &st);
+
+	if (r != 0)
+		return r;
+	if (st.any)
+		pacer_pipeline_tick(p, st.last);
 	/* the capture ended: a workout still going is stopped there (an idle coach says no) */
-	(void)pacer_coach_stop(pacer_pipeline_get_coach(p), last);
-	replay_summary(a, p, first, last);
+	(void)pacer_coach_stop(pacer_pipeline_get_coach(p), st.last);
+	replay_summary(a, p, st.first, st.last);
 	return 0;
 }
 
@@ -510,7 +510,6 @@ static int replay_run(ReplayArgs *a, const AthleteArgs *athlete)
 	PacerPipelineConfig cfg;
 	PacerPipeline *p;
 	PacerPlan *plan = NULL;
-	FILE *f;
 	int r = 0;
 
 	pipeline_config(athlete, a->imperial, !a->no_auto_start, &cfg);
@@ -525,17 +524,8 @@ static int replay_run(ReplayArgs *a, const AthleteArgs *athlete)
 		if (r == 0)
 			pacer_coach_load(pacer_pipeline_get_coach(p), plan, a->plan.text);
 	}
-	if (r == 0) {
-		f = strcmp(a->path, "-") == 0 ? stdin : fopen(a->path, "re");
-		if (!f) {
-			fprintf(stderr, "pacerctl: %s: %s\n", a->path, strerror(errno));
-			r = EXIT_NOINPUT;
-		} else {
-			r = replay_file(a, p, f);
-			if (f != stdin)
-				fclose(f);
-		}
-	}
+	if (r == 0)
+		r = replay_file(a, p);
 	free(plan);
 	pacer_pipeline_free(p);
 	return r;

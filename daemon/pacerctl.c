@@ -12,12 +12,14 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pacer-capture.h"
 #include "pacer-gatt-json.h"
@@ -260,15 +262,24 @@ static void dump_record(DumpState *st, const PacerCaptureRecord *rec, unsigned l
 	       pacer_gatt_kind_to_string(value.kind), line);
 }
 
+/* read_capture()'s callback: counts the notification, then prints it. */
+static int dump_capture_record(const PacerCaptureRecord *rec, unsigned long line_no,
+			       void *user_data)
+{
+	DumpState *st = user_data;
+
+	if (st->n_records == 0)
+		st->first_us = rec->t_us;
+	st->last_us = rec->t_us;
+	st->n_records++;
+	dump_record(st, rec, line_no);
+	return 0;
+}
+
 static int verb_dump(int argc, char **argv)
 {
 	DumpState st = {0};
-	PacerCaptureRecord rec;
-	PacerCaptureError err;
-	unsigned long line_no = 0;
-	size_t cap = 0;
-	char *line = NULL;
-	FILE *f;
+	int r;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
@@ -283,36 +294,9 @@ static int verb_dump(int argc, char **argv)
 	if (!st.path)
 		return usage_error("dump needs a capture file ('-' for standard input)");
 
-	f = strcmp(st.path, "-") == 0 ? stdin : fopen(st.path, "re");
-	if (!f) {
-		fprintf(stderr, "pacerctl: %s: %s\n", st.path, strerror(errno));
-		return EXIT_NOINPUT;
-	}
-	while (getline(&line, &cap, f) >= 0) {
-		int r = pacer_capture_parse_line(line, &rec, &err);
-
-		line_no++;
-		if (r == 0)
-			continue;
-		if (r < 0) {
-			fflush(stdout);
-			fprintf(stderr, "%s:%lu:%zu: expected %s\n", st.path, line_no, err.column,
-				err.what);
-			free(line);
-			if (f != stdin)
-				fclose(f);
-			return EXIT_DATA;
-		}
-		if (st.n_records == 0)
-			st.first_us = rec.t_us;
-		st.last_us = rec.t_us;
-		st.n_records++;
-		dump_record(&st, &rec, line_no);
-	}
-	free(line);
-	if (f != stdin)
-		fclose(f);
-
+	r = read_capture(st.path, dump_capture_record, &st);
+	if (r != 0)
+		return r;
 	if (!st.json)
 		printf("%lu notifications over %.1f s, %lu malformed\n", st.n_records,
 		       st.n_records ? (double)(st.last_us - st.first_us) / 1e6 : 0.0,
@@ -697,6 +681,97 @@ int read_text_file(const char *path, char **ret)
 	buf[n] = '\0';
 	*ret = buf;
 	return 0;
+}
+
+#define CAPTURE_READ_SIZE (64 * 1024) /* a capture is read in pieces this large */
+
+/* One line of a capture, NUL-terminated: parsed into *rec, and a notification handed to fn. */
+static int capture_line(const char *path, const char *line, unsigned long line_no,
+			PacerCaptureRecord *rec, CaptureRecordFn fn, void *user_data)
+{
+	PacerCaptureError err;
+	int r = pacer_capture_parse_line(line, rec, &err);
+
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		fflush(stdout);
+		fprintf(stderr, "%s:%lu:%zu: expected %s\n", path, line_no, err.column, err.what);
+		return EXIT_DATA;
+	}
+	return fn(rec, line_no, user_data);
+}
+
+/*
+ * The file is read in large pieces (with read(), so that standard input is
+ * handled as it comes) and split into lines in place: a line is parsed with
+ * its '\n', the byte after which is made a NUL for the parse and then put
+ * back. An unfinished line is moved to the front of the buffer for the next
+ * read; a line longer than the buffer grows it.
+ */
+int read_capture(const char *path, CaptureRecordFn fn, void *user_data)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	size_t size = CAPTURE_READ_SIZE, len = 0;
+	unsigned long line_no = 0;
+	PacerCaptureRecord rec;
+	char *buf;
+	int r = 0;
+
+	if (fd < 0) {
+		fprintf(stderr, "pacerctl: %s: %s\n", path, strerror(errno));
+		return EXIT_NOINPUT;
+	}
+	buf = malloc(size + 1); /* + 1: room for the NUL after the last byte */
+	while (buf && r == 0) {
+		size_t start = 0, end;
+		char *nl, saved;
+		ssize_t n;
+
+		/* the buffer holds an unfinished line, if anything: make room after it */
+		if (len == size) {
+			char *bigger = realloc(buf, 2 * size + 1);
+
+			if (!bigger) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = bigger;
+			size *= 2;
+		}
+		n = read(fd, buf + len, size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* the end of the file; a read error ends it too, as getline() did */
+		/* only the new bytes can hold a '\n' */
+		end = len;
+		len += (size_t)n;
+		while (r == 0 && (nl = memchr(buf + end, '\n', len - end))) {
+			end = (size_t)(nl - buf) + 1;
+			saved = buf[end];
+			buf[end] = '\0';
+			r = capture_line(path, buf + start, ++line_no, &rec, fn, user_data);
+			buf[end] = saved;
+			start = end;
+		}
+		len -= start;
+		memmove(buf, buf + start, len);
+	}
+	if (!buf) {
+		fprintf(stderr, "pacerctl: out of memory\n");
+		r = EXIT_FAILURE;
+	} else if (r == 0 && len > 0) {
+		/* the last line, without its '\n' */
+		buf[len] = '\0';
+		r = capture_line(path, buf, ++line_no, &rec, fn, user_data);
+	}
+	free(buf);
+	if (!is_stdin)
+		close(fd);
+	return r;
 }
 
 /*

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "pacer-capture.h"
 #include "pacer-workout.h"
 #include "pacer-zones.h"
 
@@ -55,6 +56,21 @@ int parse_athlete_options(int argc, char **argv, AthleteArgs *args, int *ret_arg
 PacerWorkoutContext athlete_workout_context(const AthleteArgs *args);
 
 int read_text_file(const char *path, char **ret);
+
+/* What read_capture() calls per notification: 0 to go on, else an exit status that stops it. */
+typedef int (*CaptureRecordFn)(const PacerCaptureRecord *rec, unsigned long line_no,
+			       void *user_data);
+
+/*
+ * Reads the capture file at path ('-' for standard input) and calls fn for
+ * each notification, with its 1-based line number; blank and comment lines
+ * are skipped. Reports its own errors: a file that cannot be opened
+ * ("pacerctl: PATH: why", EXIT_NOINPUT) and a line that does not parse
+ * ("PATH:LINE:COLUMN: expected ...", after flushing stdout; EXIT_DATA).
+ * Returns 0 at the end of the file, or the first nonzero status.
+ */
+int read_capture(const char *path, CaptureRecordFn fn, void *user_data);
+
 int plan_load_presets(PlanArgs *args);
 int plan_resolve(PlanArgs *args);
 int plan_report_error(const PlanArgs *args, int r, const PacerWorkoutError *err);

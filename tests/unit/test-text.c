@@ -211,6 +211,91 @@ static void test_json_errors(void)
 	CU_ASSERT_EQUAL(pacer_json_finish(&j), -EINVAL);
 }
 
+/* Runs of plain characters, escapes at either end, UTF-8 untouched. */
+static void test_json_escapes(void)
+{
+	char buf[256];
+	PacerJson j;
+
+	pacer_json_init(&j, buf, sizeof(buf));
+	pacer_json_begin_array(&j);
+	pacer_json_string(&j, "");
+	pacer_json_string(&j, "\t");
+	pacer_json_string(&j, "\"quoted\"");
+	pacer_json_string(&j, "a\\b\tc\nd\x1f");
+	pacer_json_string(&j, "\x7f caf\xc3\xa9 5:00/km");
+	pacer_json_end_array(&j);
+	CU_ASSERT_TRUE_FATAL(pacer_json_finish(&j) > 0);
+	CU_ASSERT_STRING_EQUAL(buf, "[\"\",\"\\t\",\"\\\"quoted\\\"\",\"a\\\\b\\tc\\nd\\u001f\","
+				    "\"\x7f caf\xc3\xa9 5:00/km\"]");
+}
+
+/* What pacer_json_fixed() wrote when it went through printf: "%.*f", then trimmed. */
+static void fixed_like_printf(char *out, size_t size, double v, unsigned decimals)
+{
+	int n = snprintf(out, size, "%.*f", (int)decimals, v);
+
+	if (decimals > 0) {
+		while (n > 0 && out[n - 1] == '0')
+			n--;
+		if (n > 0 && out[n - 1] == '.')
+			n--;
+	}
+	out[n] = '\0';
+	if (strcmp(out, "-0") == 0)
+		snprintf(out, size, "0");
+}
+
+static void check_fixed(double v, unsigned decimals)
+{
+	char buf[64], want[64];
+	PacerJson j;
+
+	pacer_json_init(&j, buf, sizeof(buf));
+	pacer_json_fixed(&j, v, decimals);
+	CU_ASSERT_TRUE_FATAL(pacer_json_finish(&j) > 0);
+	fixed_like_printf(want, sizeof(want), v, decimals);
+	if (strcmp(buf, want) != 0)
+		fprintf(stderr, "%.17g with %u decimals: %s, printf %s\n", v, decimals, buf, want);
+	CU_ASSERT_STRING_EQUAL(buf, want);
+}
+
+/* Decimals are rounded as printf rounds: the exact binary value, ties to even. */
+static void test_json_fixed_like_printf(void)
+{
+	static const double values[] = {
+		0.0, -0.0, 0.5, 1.5, 2.5, -2.5, 0.125, 0.375, -0.125, 0.0625, 1.0005, 2.675,
+		0.05, 0.15, 0.25, 0.35, 1e-300, 5e-324, -5e-324, 0.9995, 9.9995, 123456789.0005,
+		999999999999999.9, -999999999999999.9, 999999999999999.5, 562949953421311.9375};
+	char buf[128];
+	PacerJson j;
+
+	for (unsigned d = 0; d <= 4; d++) {
+		for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+			check_fixed(values[i], d);
+		/* ties and near ties in each unit: halves, eighths, thousandths, tenths */
+		for (int i = -3000; i <= 3000; i++) {
+			check_fixed(i / 2000.0, d);
+			check_fixed(nextafter(i / 2000.0, 1e9), d);
+			check_fixed(nextafter(i / 2000.0, -1e9), d);
+			check_fixed(i / 8.0, d);
+			check_fixed(i * 0.1, d);
+			check_fixed(i * 1234.5678, d);
+		}
+	}
+
+	pacer_json_init(&j, buf, sizeof(buf));
+	pacer_json_begin_array(&j);
+	pacer_json_int(&j, INT64_MIN);
+	pacer_json_int(&j, INT64_MAX);
+	pacer_json_int(&j, 0);
+	pacer_json_fixed(&j, 1e15, 1); /* too large for decimals: as a double */
+	pacer_json_fixed(&j, INFINITY, 1);
+	pacer_json_end_array(&j);
+	CU_ASSERT_TRUE_FATAL(pacer_json_finish(&j) > 0);
+	CU_ASSERT_STRING_EQUAL(buf, "[-9223372036854775808,9223372036854775807,0,1e+15,null]");
+}
+
 static void test_capture_line(void)
 {
 	PacerCaptureRecord rec;
@@ -328,6 +413,8 @@ int main(void)
 		{"hex: encode", test_hex_encode},
 		{"json: a document with every kind of value", test_json_document},
 		{"json: overflow and bad nesting", test_json_errors},
+		{"json: decimals as printf rounds them", test_json_fixed_like_printf},
+		{"json: strings escaped", test_json_escapes},
 		{"capture: lines", test_capture_line},
 		{"capture: errors name the column", test_capture_errors},
 		{"capture: values in any layout, and too long ones", test_capture_values},
