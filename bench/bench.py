@@ -912,6 +912,7 @@ def table(result):
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='bench/run', description='pacerd vs a baseline bridge, end to end')
     parser.add_argument('--json', action='store_true', help='print one JSON object')
+    parser.add_argument('--table', action='store_true', help='with --json: the table on stderr too')
     parser.add_argument('--only', default=','.join(SCENARIOS),
                         help=f'scenarios to run, comma-separated ({", ".join(SCENARIOS)})')
     parser.add_argument('--seconds', type=float, default=None,
@@ -967,6 +968,8 @@ def main(argv=None):
     }
     if args.json:
         print(json.dumps(result, indent=None))
+        if args.table:
+            sys.stderr.write(table(result) + '\n')
     else:
         print(table(result))
     return 1 if errors else 0
