@@ -1007,10 +1007,16 @@ void pacer_bluez_reconfigure(PacerBluez *bz, const PacerBluezConfig *config)
 		slot_forget(s);
 	}
 	if (!same_bridge(&bz->cfg, config)) {
-		/* simplest is best: the bridged sensors start over */
-		for (guint i = PACER_BLUEZ_N_SLOTS; i < bz->slots->len; i++)
-			slot_release(SLOT(bz, i));
-		g_ptr_array_set_size(bz->slots, PACER_BLUEZ_N_SLOTS);
+		/* simplest is best: the bridged sensors start over. They leave the
+		 * list before they go, since going tells the owner, who may look. */
+		g_autoptr(GPtrArray) old = g_ptr_array_new_with_free_func(slot_free);
+
+		while (bz->slots->len > PACER_BLUEZ_N_SLOTS) {
+			Slot *s = g_ptr_array_steal_index(bz->slots, bz->slots->len - 1);
+
+			slot_release(s);
+			g_ptr_array_add(old, s);
+		}
 		memcpy(bz->cfg.bridge, config->bridge, sizeof(bz->cfg.bridge));
 		bz->cfg.n_bridge = config->n_bridge;
 		add_bridged(bz, config);

@@ -917,6 +917,32 @@ class BridgeTest(PacerdCase):
         feeder.stop()
         self.stop_clean(d)
 
+    def test_reload_changes_the_bridged_sensors(self):
+        '''SIGHUP with another bridge list: the sensor left out is let go
+        (disconnected, shown disconnected), the new one connects; the
+        runner's sensors are untouched.'''
+        fake = self.start_world()
+        fake.add_sensor(BRIDGED_HR, 'Partner strap', 'heart_rate', 70)
+        fake.add_sensor(BRIDGED_POD, 'Partner pod', 'footpod', -1, 'none')
+        watcher, config = self.start_mqtt_world(heart_rate=HR, footpod=POD, bridge=BRIDGED_HR)
+        path = self.write_config(config)
+        d = self.start_pacerd(path)
+        self.wait_connected(d)
+        d.wait_log(r'bridged heart_rate .*' + BRIDGED_HR + r'.*: streaming', timeout=15 * SLOW)
+        self.assertFalse(fake.is_connected(BRIDGED_POD))
+
+        config['sensors']['bridge'] = BRIDGED_POD
+        self.write_config(config)
+        d.send_signal(signal.SIGHUP)
+        d.wait_log(r'configuration reloaded', timeout=10 * SLOW)
+        d.wait_log(r'bridged footpod .*' + BRIDGED_POD + r'.*: streaming', timeout=15 * SLOW)
+        wait_until(lambda: not fake.is_connected(BRIDGED_HR), 10 * SLOW, what='the left-out strap let go')
+        wait_until(lambda: watcher.json(f'sensor/{BRIDGED_HR}')[-1]['connected'] is False, 5 * SLOW,
+                   what='the left-out strap shown disconnected')
+        self.assertEqual(d.all('sensor_lost'), [], "the runner's sensors stay")
+        self.assertTrue(fake.is_connected(HR) and fake.is_connected(POD))
+        self.stop_clean(d)
+
     def test_idle_pacerd_does_not_tick(self):
         '''Without sensors or a workout the pipeline does not run (no metrics
         messages: an idle pacerd does not wake up); a sensor starts it, and
