@@ -833,7 +833,9 @@ class GDBusClientTest(FakeBlueZTestCase):
         thread = threading.Thread(target=pending_connect)
         thread.start()
         other = self.client()
-        wait_until(lambda: self._connect_in_progress(other, dev), what='a second Connect to fail')
+        # the first Connect must be pending before a second one is tried
+        wait_until(lambda: self.fake.get_device(HR)['connecting'], what='the first Connect pending')
+        self.assertTrue(self._connect_in_progress(other, dev), 'a second Connect fails while one is pending')
         other.call(dev, DEVICE1, 'Disconnect')
         thread.join(10)
         self.assertEqual(outcome, {'error': ('org.bluez.Error.Failed', 'Cancelled')})

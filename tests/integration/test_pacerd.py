@@ -904,10 +904,10 @@ class BridgeTest(PacerdCase):
         # a bridged sensor that goes away is reconnected like the runner's
         reconnect = time.monotonic()
         fake.drop_link(BRIDGED_HR)
-        wait_until(lambda: watcher.json(f'sensor/{BRIDGED_HR}')[-1]['connected'] is False, 5 * SLOW,
-                   what='the bridged strap shown disconnected')
-        wait_until(lambda: watcher.json(f'sensor/{BRIDGED_HR}')[-1]['connected'] is True, 10 * SLOW,
-                   what='the bridged strap back')
+        wait_until(lambda: (watcher.json(f'sensor/{BRIDGED_HR}') or [{}])[-1].get('connected') is False,
+                   5 * SLOW, what='the bridged strap shown disconnected')
+        wait_until(lambda: (watcher.json(f'sensor/{BRIDGED_HR}') or [{}])[-1].get('connected') is True,
+                   10 * SLOW, what='the bridged strap back')
         # what it reads after connecting (location, battery) goes the same way
         wait_until(lambda: {'type': 'battery', 'percent': 70} in watcher.json(f'raw/{BRIDGED_HR}', reconnect),
                    5 * SLOW, what='the battery level read after reconnecting')
@@ -931,13 +931,18 @@ class BridgeTest(PacerdCase):
         d.wait_log(r'bridged heart_rate .*' + BRIDGED_HR + r'.*: streaming', timeout=15 * SLOW)
         self.assertFalse(fake.is_connected(BRIDGED_POD))
 
+        def shown_connected(address):
+            states = watcher.json(f'sensor/{address}')
+            return states[-1]['connected'] if states else None
+        wait_until(lambda: shown_connected(BRIDGED_HR) is True, 10 * SLOW, what='the bridged strap listed')
+
         config['sensors']['bridge'] = BRIDGED_POD
         self.write_config(config)
         d.send_signal(signal.SIGHUP)
         d.wait_log(r'configuration reloaded', timeout=10 * SLOW)
         d.wait_log(r'bridged footpod .*' + BRIDGED_POD + r'.*: streaming', timeout=15 * SLOW)
         wait_until(lambda: not fake.is_connected(BRIDGED_HR), 10 * SLOW, what='the left-out strap let go')
-        wait_until(lambda: watcher.json(f'sensor/{BRIDGED_HR}')[-1]['connected'] is False, 5 * SLOW,
+        wait_until(lambda: shown_connected(BRIDGED_HR) is False, 5 * SLOW,
                    what='the left-out strap shown disconnected')
         self.assertEqual(d.all('sensor_lost'), [], "the runner's sensors stay")
         self.assertTrue(fake.is_connected(HR) and fake.is_connected(POD))
