@@ -110,23 +110,6 @@ int pacer_mqtt_metrics_json(const PacerMetricsSnapshot *snapshot, const PacerCoa
 
 /* ---- workout ---- */
 
-static void write_plan_step(PacerJson *j, const PacerStep *s)
-{
-	bool timed = s->end == PACER_STEP_END_TIME;
-
-	pacer_json_begin_object(j);
-	pacer_json_key(j, "index");
-	pacer_json_int(j, s->index);
-	pacer_json_key(j, "kind");
-	pacer_json_string(j, pacer_step_kind_to_string(s->kind));
-	pacer_json_key(j, timed ? "duration_s" : "distance_m");
-	pacer_json_fixed(j, timed ? s->duration_s : s->distance_m, 3);
-	pacer_target_write_json(&s->target, j);
-	key_count(j, "rep", s->rep);
-	key_count(j, "reps", s->reps);
-	pacer_json_end_object(j);
-}
-
 int pacer_mqtt_workout_json(const PacerCoachStatus *status, const char *workout, char *buf,
 			    size_t cap)
 {
@@ -148,7 +131,7 @@ int pacer_mqtt_workout_json(const PacerCoachStatus *status, const char *workout,
 	key_count(&j, "n_steps", status->free_run ? 0 : (unsigned)status->n_steps);
 	pacer_json_key(&j, "current");
 	if (active && status->current)
-		write_plan_step(&j, status->current);
+		pacer_step_write_json(status->current, &j);
 	else
 		pacer_json_null(&j);
 	key_fixed(&j, "elapsed_s", active, status->elapsed_s, 1);

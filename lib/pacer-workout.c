@@ -947,7 +947,7 @@ static void write_count(PacerJson *j, const char *key, unsigned v)
 		pacer_json_null(j);
 }
 
-static void write_step(PacerJson *j, const PacerStep *s)
+void pacer_step_write_json(const PacerStep *s, PacerJson *j)
 {
 	bool timed = s->end == PACER_STEP_END_TIME;
 
@@ -978,7 +978,7 @@ void pacer_plan_write_json_members(const PacerPlan *plan, PacerJson *j)
 	for (size_t i = 0; i < plan->n_steps && i < PACER_WORKOUT_MAX_STEPS; i++) {
 		const PacerStep *s = &plan->steps[i];
 
-		write_step(j, s);
+		pacer_step_write_json(s, j);
 		all_timed = all_timed && s->end == PACER_STEP_END_TIME;
 		all_distance = all_distance && s->end == PACER_STEP_END_DISTANCE;
 		duration += s->duration_s;

@@ -164,6 +164,9 @@ void pacer_plan_write_json(const PacerPlan *plan, PacerJson *j);
 
 /* "target": the target's label, pace_s_per_km, hr_bpm, cadence_spm bands and hill, or null. */
 void pacer_target_write_json(const PacerTarget *target, PacerJson *j);
+/* One step as `pacerctl plan` lists it: index, kind, duration_s or distance_m, target,
+ * rep, reps, and segment/segments for a negative-split step. */
+void pacer_step_write_json(const PacerStep *step, PacerJson *j);
 
 /* The same members without the enclosing braces, to add keys around them. */
 void pacer_plan_write_json_members(const PacerPlan *plan, PacerJson *j);
