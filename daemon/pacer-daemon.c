@@ -230,29 +230,30 @@ static void ensure_ticking(PacerDaemon *d)
 		d->tick_source = g_timeout_add(PACER_PIPELINE_TICK_US / 1000, on_tick, d);
 }
 
+/* Decoded once: for the value sinks, and for the pipeline unless the sensor is bridged. */
 static void bluez_value(const char *address, PacerSensorKind kind, gboolean bridged,
 			uint16_t uuid16, const uint8_t *value, size_t len, gpointer user_data)
 {
 	PacerDaemon *d = user_data;
+	guint64 now = (guint64)g_get_monotonic_time();
 	PacerGattValue decoded;
-	guint64 now;
 
-	if (d->value_sinks->len > 0 || bridged) {
-		if (pacer_gatt_decode(uuid16, value, len, &decoded) == 0) {
-			for (guint i = 0; i < d->value_sinks->len; i++) {
-				const ValueSink *s = &g_array_index(d->value_sinks, ValueSink, i);
-
-				s->func(address, kind, uuid16, &decoded, s->user_data);
-			}
-		} else if (bridged) {
+	if (!bridged)
+		pacer_pipeline_register_sensor(d->pipeline, address, kind, now);
+	if (pacer_gatt_decode(uuid16, value, len, &decoded) < 0) {
+		if (bridged)
 			log_malformed(d, address, uuid16, len);
-		}
-	}
-	if (bridged)
+		else /* the pipeline counts it (or ignores a characteristic it does not use) */
+			notify_value(d, address, uuid16, value, len, now);
 		return;
-	now = (guint64)g_get_monotonic_time();
-	pacer_pipeline_register_sensor(d->pipeline, address, kind, now);
-	notify_value(d, address, uuid16, value, len, now);
+	}
+	for (guint i = 0; i < d->value_sinks->len; i++) {
+		const ValueSink *s = &g_array_index(d->value_sinks, ValueSink, i);
+
+		s->func(address, kind, uuid16, &decoded, s->user_data);
+	}
+	if (!bridged)
+		(void)pacer_pipeline_notify_decoded(d->pipeline, address, uuid16, &decoded, now);
 }
 
 static void bluez_state(const char *address, PacerSensorKind kind, gboolean bridged,

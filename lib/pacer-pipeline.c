@@ -141,25 +141,22 @@ static void battery(PacerPipeline *p, Sensor *s, int pct, uint64_t t_us)
 			   pct);
 }
 
-PacerNotifyResult pacer_pipeline_notify(PacerPipeline *p, const char *address, uint16_t uuid16,
-					const uint8_t *value, size_t len, uint64_t t_us)
+/* The sensor `address` is, known from before or new (its kind from the characteristic). */
+static Sensor *sensor_for(PacerPipeline *p, const char *address, uint16_t uuid16, uint64_t t_us)
 {
 	Sensor *s = find_sensor(p, address);
 	PacerSensorKind kind;
-	PacerGattValue v;
 
-	if (!s) {
-		if (!kind_of(uuid16, &kind) || !(s = add_sensor(p, address, kind, t_us)))
-			return PACER_NOTIFY_UNKNOWN;
-	}
-	if (pacer_gatt_decode(uuid16, value, len, &v) < 0) {
-		if (!pacer_gatt_characteristic_name(uuid16))
-			return PACER_NOTIFY_UNKNOWN;
-		s->pub.malformed++;
-		return PACER_NOTIFY_MALFORMED;
-	}
+	if (!s && kind_of(uuid16, &kind))
+		s = add_sensor(p, address, kind, t_us);
+	return s;
+}
+
+static PacerNotifyResult accept_value(PacerPipeline *p, Sensor *s, const PacerGattValue *v,
+				      uint64_t t_us)
+{
 	if (s->pub.lost && p->cfg.infer_sensor_events)
-		pacer_coach_sensor(p->coach, t_us, PACER_EVENT_SENSOR_CONNECTED, address,
+		pacer_coach_sensor(p->coach, t_us, PACER_EVENT_SENSOR_CONNECTED, s->pub.address,
 				   s->pub.kind, -1);
 	s->pub.notifications++;
 	if (t_us > s->last_us)
@@ -168,13 +165,39 @@ PacerNotifyResult pacer_pipeline_notify(PacerPipeline *p, const char *address, u
 		s->pub.lost = false;
 		watch_sensor(p, s); /* the others' deadlines only move later */
 	}
-	if (v.kind == PACER_GATT_BATTERY) {
-		battery(p, s, v.battery_percent, t_us);
+	if (v->kind == PACER_GATT_BATTERY) {
+		battery(p, s, v->battery_percent, t_us);
 		return PACER_NOTIFY_OK;
 	}
-	if (pacer_metrics_feed(p->metrics, s->id, &v, t_us) < 0)
+	if (pacer_metrics_feed(p->metrics, s->id, v, t_us) < 0)
 		return PACER_NOTIFY_UNKNOWN;
 	return PACER_NOTIFY_OK;
+}
+
+PacerNotifyResult pacer_pipeline_notify(PacerPipeline *p, const char *address, uint16_t uuid16,
+					const uint8_t *value, size_t len, uint64_t t_us)
+{
+	Sensor *s = sensor_for(p, address, uuid16, t_us);
+	PacerGattValue v;
+
+	if (!s)
+		return PACER_NOTIFY_UNKNOWN;
+	if (pacer_gatt_decode(uuid16, value, len, &v) < 0) {
+		if (!pacer_gatt_characteristic_name(uuid16))
+			return PACER_NOTIFY_UNKNOWN;
+		s->pub.malformed++;
+		return PACER_NOTIFY_MALFORMED;
+	}
+	return accept_value(p, s, &v, t_us);
+}
+
+PacerNotifyResult pacer_pipeline_notify_decoded(PacerPipeline *p, const char *address,
+						uint16_t uuid16, const PacerGattValue *value,
+						uint64_t t_us)
+{
+	Sensor *s = sensor_for(p, address, uuid16, t_us);
+
+	return s ? accept_value(p, s, value, t_us) : PACER_NOTIFY_UNKNOWN;
 }
 
 int pacer_pipeline_register_sensor(PacerPipeline *p, const char *address, PacerSensorKind kind,

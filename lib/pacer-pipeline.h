@@ -47,6 +47,11 @@ typedef enum {
 PacerNotifyResult pacer_pipeline_notify(PacerPipeline *p, const char *address, uint16_t uuid16,
 					const uint8_t *value, size_t len, uint64_t t_us);
 
+/* The same for a value the caller has already decoded (never PACER_NOTIFY_MALFORMED). */
+PacerNotifyResult pacer_pipeline_notify_decoded(PacerPipeline *p, const char *address,
+						uint16_t uuid16, const PacerGattValue *value,
+						uint64_t t_us);
+
 /*
  * Registers a sensor whose kind is known before it sends anything (the
  * daemon's BlueZ client knows it from the services). Returns 0, or -ENOSPC.
