@@ -117,12 +117,19 @@ def thread_cpu(pid):
     return out
 
 
-def thread_cpu_split(before, after):
-    '''{thread name: share of the CPU time between the two snapshots} (threads
-    of the same name summed; threads that ended are not counted).'''
+def deltas_by_name(before, after):
+    '''{thread name: growth of a per-thread count between two {tid: (name,
+    value)} snapshots} (threads of the same name summed; threads that ended
+    are not counted).'''
     deltas = {}
-    for tid, (name, t) in after.items():
-        deltas[name] = deltas.get(name, 0.0) + t - before.get(tid, (name, 0.0))[1]
+    for tid, (name, v) in after.items():
+        deltas[name] = deltas.get(name, 0) + v - before.get(tid, (name, 0))[1]
+    return deltas
+
+
+def thread_cpu_split(before, after):
+    '''{thread name: share of the CPU time between the two snapshots}.'''
+    deltas = deltas_by_name(before, after)
     total = sum(deltas.values())
     return {name: round(d / total, 3) for name, d in sorted(deltas.items(), key=lambda kv: -kv[1])
             if total > 0 and d > 0}
@@ -591,14 +598,11 @@ def measure_streams(system_name, tmpdir, scenario, straps, pods, streams):
             'rss_mb': rnd(rss / 1024, 1) if rss else None,
             'threads': threads,
             'cpu_share_by_thread': thread_cpu_split(threads0, threads1),
-            'switches_per_notification': rnd(sum(n - switches0.get(tid, (name, 0))[1]
-                                                 for tid, (name, n) in switches1.items()) / delivered, 2),
         })
-        by_thread = {}
-        for tid, (name, n) in switches1.items():
-            by_thread[name] = by_thread.get(name, 0) + n - switches0.get(tid, (name, 0))[1]
+        switches = deltas_by_name(switches0, switches1)
+        figures['switches_per_notification'] = rnd(sum(switches.values()) / delivered, 2)
         figures['switches_per_notification_by_thread'] = {k: rnd(v / delivered, 2)
-                                                          for k, v in by_thread.items() if v}
+                                                          for k, v in switches.items() if v}
         say(f'{scenario}/{system_name}: {figures["cpu_us_per_notification"]} us CPU/notification, '
             f'{figures["switches_per_notification"]} context switches/notification '
             f'{figures["switches_per_notification_by_thread"]}, '
