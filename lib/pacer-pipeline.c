@@ -152,8 +152,8 @@ static Sensor *sensor_for(PacerPipeline *p, const char *address, uint16_t uuid16
 	return s;
 }
 
-static PacerNotifyResult accept_value(PacerPipeline *p, Sensor *s, const PacerGattValue *v,
-				      uint64_t t_us)
+static inline PacerNotifyResult accept_value(PacerPipeline *p, Sensor *s,
+					     const PacerGattValue *v, uint64_t t_us)
 {
 	if (s->pub.lost && p->cfg.infer_sensor_events)
 		pacer_coach_sensor(p->coach, t_us, PACER_EVENT_SENSOR_CONNECTED, s->pub.address,
