@@ -2,6 +2,7 @@
 #include "pacer-json.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,4 +333,373 @@ int pacer_json_finish(PacerJson *j)
 	if (j->depth != 0 || j->after_key)
 		return -EINVAL;
 	return (int)j->len;
+}
+
+/* ---- reading ---- */
+
+size_t pacer_utf8_char(const uint8_t *s, size_t left)
+{
+	uint32_t cp;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3fu);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+bool pacer_utf8_valid(const uint8_t *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		size_t n = pacer_utf8_char(s + i, len - i);
+
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+typedef struct {
+	const char *text;
+	size_t len, pos;
+	const PacerJsonVisitor *v;
+	void *user_data;
+	char *scratch;
+	size_t scratch_len;
+	unsigned depth;
+} Reader;
+
+#define CALL(r, fn, ...) ((r)->v->fn ? (r)->v->fn(__VA_ARGS__) : 0)
+
+static void skip_space(Reader *r)
+{
+	while (r->pos < r->len && (r->text[r->pos] == ' ' || r->text[r->pos] == '\t' ||
+				   r->text[r->pos] == '\n' || r->text[r->pos] == '\r'))
+		r->pos++;
+}
+
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* The four hex digits after "\u" at r->pos (which points at the 'u'). */
+static int read_u16(Reader *r, uint32_t *ret)
+{
+	uint32_t v = 0;
+
+	if (r->len - r->pos < 5)
+		return -EINVAL;
+	for (size_t i = 1; i <= 4; i++) {
+		int d = hex_digit(r->text[r->pos + i]);
+
+		if (d < 0)
+			return -EINVAL;
+		v = (v << 4) | (uint32_t)d;
+	}
+	r->pos += 5;
+	*ret = v;
+	return 0;
+}
+
+static void put_utf8(char *out, size_t *n, uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[(*n)++] = (char)cp;
+	} else if (cp < 0x800) {
+		out[(*n)++] = (char)(0xc0 | (cp >> 6));
+		out[(*n)++] = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		out[(*n)++] = (char)(0xe0 | (cp >> 12));
+		out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[(*n)++] = (char)(0x80 | (cp & 0x3f));
+	} else {
+		out[(*n)++] = (char)(0xf0 | (cp >> 18));
+		out[(*n)++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[(*n)++] = (char)(0x80 | (cp & 0x3f));
+	}
+}
+
+static int read_escape_at(Reader *r, char *out, size_t *n)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *e;
+	uint32_t cp, low;
+
+	r->pos++;
+	if (r->pos >= r->len)
+		return -EINVAL;
+	if (r->text[r->pos] != 'u') {
+		e = r->text[r->pos] ? strchr(from, r->text[r->pos]) : NULL;
+		if (!e)
+			return -EINVAL;
+		out[(*n)++] = to[e - from];
+		r->pos++;
+		return 0;
+	}
+	if (read_u16(r, &cp) < 0 || cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
+		return -EINVAL;
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		/* a high surrogate: the low one must follow as \uDC00..\uDFFF */
+		if (r->len - r->pos < 2 || r->text[r->pos] != '\\' || r->text[r->pos + 1] != 'u')
+			return -EINVAL;
+		r->pos++;
+		if (read_u16(r, &low) < 0 || low < 0xdc00 || low > 0xdfff)
+			return -EINVAL;
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+	}
+	put_utf8(out, n, cp);
+	return 0;
+}
+
+/* The escape whose backslash is at r->pos (where an error leaves r->pos); its UTF-8 goes to out. */
+static int read_escape(Reader *r, char *out, size_t *n)
+{
+	size_t start = r->pos;
+	int e = read_escape_at(r, out, n);
+
+	if (e < 0)
+		r->pos = start;
+	return e;
+}
+
+/*
+ * The string whose opening quote is at r->pos, unescaped into the scratch
+ * buffer. An escape never writes more octets than it reads, and the quotes
+ * pay for the NUL, so len + 1 octets hold every string of a text.
+ */
+static int read_string(Reader *r, const char **ret, size_t *ret_len)
+{
+	char *out = r->scratch + r->scratch_len;
+	size_t n = 0;
+	int e;
+
+	r->pos++;
+	while (r->pos < r->len && r->text[r->pos] != '"') {
+		uint8_t ch = (uint8_t)r->text[r->pos];
+		size_t k;
+
+		if (ch == '\\') {
+			e = read_escape(r, out, &n);
+			if (e < 0)
+				return e;
+			continue;
+		}
+		if (ch < 0x20)
+			return -EINVAL;
+		k = pacer_utf8_char((const uint8_t *)r->text + r->pos, r->len - r->pos);
+		if (k == 0)
+			return -EINVAL;
+		memcpy(out + n, r->text + r->pos, k);
+		n += k;
+		r->pos += k;
+	}
+	if (r->pos >= r->len)
+		return -EINVAL;
+	r->pos++;
+	out[n] = '\0';
+	r->scratch_len += n + 1;
+	*ret = out;
+	*ret_len = n;
+	return 0;
+}
+
+static bool is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static size_t digits(Reader *r)
+{
+	size_t start = r->pos;
+
+	while (r->pos < r->len && is_digit(r->text[r->pos]))
+		r->pos++;
+	return r->pos - start;
+}
+
+static int read_number(Reader *r)
+{
+	size_t start = r->pos;
+	char tmp[64], *end, point = localeconv()->decimal_point[0];
+	double v;
+
+	if (r->pos < r->len && r->text[r->pos] == '-')
+		r->pos++;
+	if (r->pos < r->len && r->text[r->pos] == '0')
+		r->pos++;
+	else if (digits(r) == 0)
+		return -EINVAL;
+	if (r->pos < r->len && r->text[r->pos] == '.') {
+		r->pos++;
+		if (digits(r) == 0)
+			return -EINVAL;
+	}
+	if (r->pos < r->len && (r->text[r->pos] == 'e' || r->text[r->pos] == 'E')) {
+		r->pos++;
+		if (r->pos < r->len && (r->text[r->pos] == '+' || r->text[r->pos] == '-'))
+			r->pos++;
+		if (digits(r) == 0)
+			return -EINVAL;
+	}
+	if (r->pos - start >= sizeof(tmp)) {
+		r->pos = start;
+		return -EINVAL;
+	}
+	memcpy(tmp, r->text + start, r->pos - start);
+	tmp[r->pos - start] = '\0';
+	/* strtod reads the locale's decimal separator; JSON has '.' */
+	for (char *p = tmp; point != '.' && *p; p++) {
+		if (*p == '.')
+			*p = point;
+	}
+	v = strtod(tmp, &end);
+	if (*end != '\0' || !isfinite(v)) {
+		r->pos = start;
+		return -EINVAL;
+	}
+	return CALL(r, number, v, r->user_data);
+}
+
+static int read_literal(Reader *r, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (r->len - r->pos < n || memcmp(r->text + r->pos, word, n) != 0)
+		return -EINVAL;
+	r->pos += n;
+	return 0;
+}
+
+static int read_value(Reader *r);
+
+static int read_container(Reader *r, bool object)
+{
+	char close = object ? '}' : ']';
+	int e;
+
+	if (r->depth + 1 >= PACER_JSON_MAX_DEPTH)
+		return -E2BIG;
+	r->depth++;
+	r->pos++;
+	e = object ? CALL(r, begin_object, r->user_data) : CALL(r, begin_array, r->user_data);
+	if (e < 0)
+		return e;
+	skip_space(r);
+	if (r->pos < r->len && r->text[r->pos] == close) {
+		r->pos++;
+		goto done;
+	}
+	for (;;) {
+		if (object) {
+			const char *key;
+			size_t key_len;
+
+			if (r->pos >= r->len || r->text[r->pos] != '"')
+				return -EINVAL;
+			e = read_string(r, &key, &key_len);
+			if (e < 0)
+				return e;
+			e = CALL(r, key, key, key_len, r->user_data);
+			if (e < 0)
+				return e;
+			skip_space(r);
+			if (r->pos >= r->len || r->text[r->pos] != ':')
+				return -EINVAL;
+			r->pos++;
+		}
+		e = read_value(r);
+		if (e < 0)
+			return e;
+		skip_space(r);
+		if (r->pos < r->len && r->text[r->pos] == close) {
+			r->pos++;
+			break;
+		}
+		if (r->pos >= r->len || r->text[r->pos] != ',')
+			return -EINVAL;
+		r->pos++;
+		skip_space(r);
+	}
+done:
+	r->depth--;
+	return object ? CALL(r, end_object, r->user_data) : CALL(r, end_array, r->user_data);
+}
+
+static int read_value(Reader *r)
+{
+	const char *s;
+	size_t n;
+	int e;
+
+	skip_space(r);
+	if (r->pos >= r->len)
+		return -EINVAL;
+	switch (r->text[r->pos]) {
+	case '{':
+		return read_container(r, true);
+	case '[':
+		return read_container(r, false);
+	case '"':
+		e = read_string(r, &s, &n);
+		return e < 0 ? e : CALL(r, string, s, n, r->user_data);
+	case 't':
+		e = read_literal(r, "true");
+		return e < 0 ? e : CALL(r, boolean, true, r->user_data);
+	case 'f':
+		e = read_literal(r, "false");
+		return e < 0 ? e : CALL(r, boolean, false, r->user_data);
+	case 'n':
+		e = read_literal(r, "null");
+		return e < 0 ? e : CALL(r, null, r->user_data);
+	default:
+		return read_number(r);
+	}
+}
+
+int pacer_json_parse(const char *text, size_t len, const PacerJsonVisitor *visitor, void *user_data,
+		     char *scratch, size_t scratch_cap, size_t *ret_pos)
+{
+	Reader r = {.text = text, .len = len, .v = visitor, .user_data = user_data,
+		    .scratch = scratch};
+	int e;
+
+	if (!text || !visitor || !scratch)
+		return -EINVAL;
+	if (scratch_cap < len + 1)
+		return -ENOBUFS;
+	e = read_value(&r);
+	if (e == 0) {
+		skip_space(&r);
+		if (r.pos != r.len)
+			e = -EINVAL;
+	}
+	if (e == -EINVAL && ret_pos)
+		*ret_pos = r.pos;
+	return e;
 }

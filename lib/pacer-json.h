@@ -46,3 +46,36 @@ void pacer_json_band(PacerJson *j, const char *key, bool has, double lo, double 
 
 /* Returns the length written (the buffer is NUL-terminated), or -ENOBUFS / -EINVAL. */
 int pacer_json_finish(PacerJson *j);
+
+/*
+ * A JSON reader: one value (whitespace around it allowed) walked depth-first
+ * through the visitor's callbacks, in document order. Strings and member
+ * names come unescaped, NUL-terminated and well-formed UTF-8 (\u0000 and lone
+ * surrogates are refused); they live in `scratch` until the call returns,
+ * which needs len + 1 octets. Numbers are doubles and must be finite.
+ * Callbacks may be NULL; one that returns a negative value stops the walk.
+ *
+ * Returns 0; -EINVAL for malformed text (*ret_pos, if not NULL: the offset of
+ * the offending octet); -E2BIG when containers nest PACER_JSON_MAX_DEPTH deep
+ * (what pacer_json_* can write reads back); -ENOBUFS when scratch is too
+ * small; or what a callback returned.
+ */
+typedef struct {
+	int (*begin_object)(void *user_data);
+	int (*end_object)(void *user_data);
+	int (*begin_array)(void *user_data);
+	int (*end_array)(void *user_data);
+	int (*key)(const char *key, size_t len, void *user_data);
+	int (*string)(const char *s, size_t len, void *user_data);
+	int (*number)(double v, void *user_data);
+	int (*boolean)(bool v, void *user_data);
+	int (*null)(void *user_data);
+} PacerJsonVisitor;
+
+int pacer_json_parse(const char *text, size_t len, const PacerJsonVisitor *visitor, void *user_data,
+		     char *scratch, size_t scratch_cap, size_t *ret_pos);
+
+/* The length of the well-formed UTF-8 character at s (0 < left octets), or 0 if it is not one. */
+size_t pacer_utf8_char(const uint8_t *s, size_t left);
+/* Whether `len` octets at `s` are well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+bool pacer_utf8_valid(const uint8_t *s, size_t len);

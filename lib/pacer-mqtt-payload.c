@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pacer-json.h"
@@ -193,49 +194,6 @@ int pacer_mqtt_detail_json(const PacerMqttDetail *detail, char *buf, size_t cap)
 	return pacer_json_finish(&j);
 }
 
-/* ---- UTF-8 ---- */
-
-/* The length of the well-formed character at s (at most `left` octets), or 0. */
-static size_t utf8_char(const uint8_t *s, size_t left)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-bool pacer_mqtt_utf8_valid(const uint8_t *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_char(s + i, len - i);
-
-		if (n == 0)
-			return false;
-		i += n;
-	}
-	return true;
-}
-
 /* ---- commands ---- */
 
 static const char *const verbs[] = {
@@ -267,7 +225,7 @@ static int copy_text(const uint8_t *p, size_t len, char *ret, size_t cap)
 {
 	size_t start = 0, end = len, out = 0;
 
-	if (!pacer_mqtt_utf8_valid(p, len))
+	if (!pacer_utf8_valid(p, len))
 		return -EILSEQ;
 	for (size_t i = 0; i < len; i++) {
 		if ((p[i] < 0x20 && !is_space(p[i])) || p[i] == 0x7f)
@@ -336,7 +294,7 @@ int pacer_mqtt_rejected_json(const char *verb, const char *reason, const char *m
 
 	/* the verb as received, cut at a character boundary */
 	while (valid && n < total) {
-		size_t k = utf8_char((const uint8_t *)verb + n, total - n);
+		size_t k = pacer_utf8_char((const uint8_t *)verb + n, total - n);
 
 		if (k == 0)
 			valid = false;
@@ -522,129 +480,95 @@ int pacer_mqtt_ha_config_json(const PacerMqttHaDevice *device, const PacerMqttHa
 
 /* ---- reading back ---- */
 
-static int hex4(const char *s, uint32_t *ret)
+typedef struct {
+	const char *key;
+	char *buf;
+	size_t cap;
+	unsigned depth;
+	bool at_key; /* the next value at depth 1 is the member we want */
+	int result;
+} GetString;
+
+static int get_open(void *user_data)
 {
-	uint32_t v = 0;
+	GetString *g = user_data;
 
-	for (int i = 0; i < 4; i++) {
-		char ch = s[i];
-		uint32_t d;
-
-		if (ch >= '0' && ch <= '9')
-			d = (uint32_t)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			d = (uint32_t)(ch - 'a' + 10);
-		else if (ch >= 'A' && ch <= 'F')
-			d = (uint32_t)(ch - 'A' + 10);
-		else
-			return -EBADMSG;
-		v = (v << 4) | d;
-	}
-	*ret = v;
+	g->at_key = false;
+	g->depth++;
 	return 0;
 }
 
-/* Appends code point cp (< 0x800 is all pacer-json escapes) as UTF-8. */
-static int put_cp(char *buf, size_t cap, size_t *len, uint32_t cp)
+static int get_close(void *user_data)
 {
-	char tmp[3];
-	size_t n;
-
-	if (cp < 0x80) {
-		tmp[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		tmp[0] = (char)(0xc0 | (cp >> 6));
-		tmp[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else {
-		tmp[0] = (char)(0xe0 | (cp >> 12));
-		tmp[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		tmp[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	}
-	if (*len + n >= cap)
-		return -ENOBUFS;
-	memcpy(buf + *len, tmp, n);
-	*len += n;
+	((GetString *)user_data)->depth--;
 	return 0;
 }
 
-/* Unescapes the string that starts after the opening quote at s. */
-static int unescape(const char *s, char *buf, size_t cap, size_t *ret_len)
+static int get_key(const char *key, size_t len, void *user_data)
 {
-	size_t len = 0;
+	GetString *g = user_data;
 
-	for (; *s != '"'; s++) {
-		uint32_t cp = (unsigned char)*s;
-		int r;
+	(void)len;
+	g->at_key = g->depth == 1 && strcmp(key, g->key) == 0;
+	return 0;
+}
 
-		if (*s == '\0')
-			return -EBADMSG;
-		if (*s == '\\') {
-			s++;
-			switch (*s) {
-			case '"': case '\\': case '/':
-				cp = (unsigned char)*s;
-				break;
-			case 'n':
-				cp = '\n';
-				break;
-			case 't':
-				cp = '\t';
-				break;
-			case 'r':
-				cp = '\r';
-				break;
-			case 'b':
-				cp = '\b';
-				break;
-			case 'f':
-				cp = '\f';
-				break;
-			case 'u':
-				if (hex4(s + 1, &cp) < 0 || (cp >= 0xd800 && cp <= 0xdfff))
-					return -EBADMSG;
-				s += 4;
-				break;
-			default:
-				return -EBADMSG;
-			}
-			r = put_cp(buf, cap, &len, cp);
-		} else {
-			/* raw octets (UTF-8 included) are copied as they are */
-			r = len + 1 < cap ? (buf[len++] = *s, 0) : -ENOBUFS;
-		}
-		if (r < 0)
-			return r;
+static int get_other(void *user_data)
+{
+	((GetString *)user_data)->at_key = false;
+	return 0;
+}
+
+static int get_number(double v, void *user_data)
+{
+	(void)v;
+	return get_other(user_data);
+}
+
+static int get_boolean(bool v, void *user_data)
+{
+	(void)v;
+	return get_other(user_data);
+}
+
+static int get_value(const char *s, size_t len, void *user_data)
+{
+	GetString *g = user_data;
+
+	if (!g->at_key || g->result != -ENOENT)
+		return 0;
+	g->at_key = false;
+	if (len >= g->cap) {
+		g->result = -ENOBUFS;
+		return 0;
 	}
-	buf[len] = '\0';
-	*ret_len = len;
+	memcpy(g->buf, s, len + 1);
+	g->result = (int)len;
 	return 0;
 }
 
 int pacer_mqtt_json_get_string(const char *json, const char *key, char *buf, size_t cap)
 {
-	char pattern[80];
-	const char *at;
-	size_t len = 0;
-	int n, r;
+	static const PacerJsonVisitor visitor = {
+		.begin_object = get_open, .end_object = get_close,
+		.begin_array = get_open, .end_array = get_close,
+		.key = get_key, .string = get_value, .number = get_number,
+		.boolean = get_boolean, .null = get_other,
+	};
+	GetString g = {.key = key, .buf = buf, .cap = cap, .result = -ENOENT};
+	size_t len;
+	char *scratch;
+	int r;
 
 	if (!json || !key || cap == 0)
 		return -EINVAL;
-	/*
-	 * Inside a string every '"' is escaped, so "key": can only be a member
-	 * name (top level: pacer-json's events have no nested member of that name
-	 * before it, and the first match wins).
-	 */
-	n = snprintf(pattern, sizeof(pattern), "\"%s\":", key);
-	if (n < 0 || (size_t)n >= sizeof(pattern))
-		return -EINVAL;
-	at = strstr(json, pattern);
-	if (!at || at[n] != '"')
-		return -ENOENT;
-	r = unescape(at + n + 1, buf, cap, &len);
+	len = strlen(json);
+	scratch = malloc(len + 1);
+	if (!scratch)
+		return -ENOMEM;
+	r = pacer_json_parse(json, len, &visitor, &g, scratch, len + 1, NULL);
+	free(scratch);
 	if (r < 0)
-		return r;
-	return (int)len;
+		return -EBADMSG;
+	return g.result;
 }

@@ -129,8 +129,6 @@ int pacer_mqtt_command_parse(const char *verb, const uint8_t *payload, size_t le
 /* The "reason" of a command_rejected event for a pacer_mqtt_command_parse() error. */
 const char *pacer_mqtt_command_error_reason(int error);
 
-/* Whether `len` octets at `s` are well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-bool pacer_mqtt_utf8_valid(const uint8_t *s, size_t len);
 
 /* ---- Home Assistant discovery ---- */
 
@@ -181,6 +179,7 @@ int pacer_mqtt_ha_config_json(const PacerMqttHaDevice *device, const PacerMqttHa
  * The string value of top-level member `key` of the JSON object `json` as
  * written by pacer-json (e.g. an event's "workout"), unescaped into buf.
  * Returns its length, -ENOENT when the member is missing or not a string
- * (null), -ENOBUFS when it does not fit, -EBADMSG for a broken escape.
+ * (null), -ENOBUFS when it does not fit, -EBADMSG when json is not
+ * well-formed (pacer_json_parse), -ENOMEM.
  */
 int pacer_mqtt_json_get_string(const char *json, const char *key, char *buf, size_t cap);

@@ -348,7 +348,7 @@ static void test_utf8(void)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		CU_ASSERT_EQUAL(pacer_mqtt_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s)),
+		CU_ASSERT_EQUAL(pacer_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s)),
 				cases[i].valid);
 }
 

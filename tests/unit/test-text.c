@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The text helpers: hex bytes, the JSON writer and capture lines. */
+/* The text helpers: hex bytes, the JSON writer and reader, and capture lines. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -230,6 +232,166 @@ static void test_json_escapes(void)
 				    "\"\x7f caf\xc3\xa9 5:00/km\"]");
 }
 
+/* ---- the reader ---- */
+
+/* Each callback appends a token to the trace: { } [ ] k:KEY s:STRING n:%g b:1 z */
+typedef struct {
+	char trace[512];
+	int stop_at; /* the callback with this number returns -EINTR; 0: never */
+	int calls;
+} Trace;
+
+static int add(Trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int add(Trace *t, const char *fmt, ...)
+{
+	size_t n = strlen(t->trace);
+	va_list ap;
+
+	if (n > 0 && n + 1 < sizeof(t->trace))
+		t->trace[n++] = ' ';
+	va_start(ap, fmt);
+	vsnprintf(t->trace + n, sizeof(t->trace) - n, fmt, ap);
+	va_end(ap);
+	return ++t->calls == t->stop_at ? -EINTR : 0;
+}
+
+static int tr_begin_object(void *u) { return add(u, "{"); }
+static int tr_end_object(void *u) { return add(u, "}"); }
+static int tr_begin_array(void *u) { return add(u, "["); }
+static int tr_end_array(void *u) { return add(u, "]"); }
+static int tr_key(const char *k, size_t len, void *u)
+{
+	CU_ASSERT_EQUAL(strlen(k), len);
+	return add(u, "k:%s", k);
+}
+static int tr_string(const char *s, size_t len, void *u)
+{
+	CU_ASSERT_EQUAL(strlen(s), len);
+	return add(u, "s:%s", s);
+}
+static int tr_number(double v, void *u) { return add(u, "n:%.17g", v); }
+static int tr_boolean(bool v, void *u) { return add(u, "b:%d", v); }
+static int tr_null(void *u) { return add(u, "z"); }
+
+static const PacerJsonVisitor tracer = {
+	tr_begin_object, tr_end_object, tr_begin_array, tr_end_array,
+	tr_key, tr_string, tr_number, tr_boolean, tr_null,
+};
+
+/* Parses text with a roomy scratch buffer; the trace goes to t. */
+static int parse(const char *text, Trace *t, size_t *pos)
+{
+	char scratch[1024];
+
+	*t = (Trace){.stop_at = t->stop_at};
+	return pacer_json_parse(text, strlen(text), &tracer, t, scratch, sizeof(scratch), pos);
+}
+
+static void test_json_read_document(void)
+{
+	Trace t = {0};
+	size_t pos = 99;
+
+	CU_ASSERT_EQUAL(parse(" {\"a\":-3,\"list\":[0.1,1016.6015625,null,{}],\"s\":\"say \\\"hi\\\"\\n\\\\\\u0001\","
+			      "\"e\":-1.5E+2,\"b\":true,\"f\":false,\"n\":null, \"\":[ ] }\n", &t, &pos), 0);
+	CU_ASSERT_EQUAL(pos, 99); /* untouched on success */
+	CU_ASSERT_STRING_EQUAL(t.trace, "{ k:a n:-3 k:list [ n:0.10000000000000001 n:1016.6015625 z { } ] "
+					"k:s s:say \"hi\"\n\\\x01 k:e n:-150 k:b b:1 k:f b:0 k:n z k: [ ] }");
+	/* any value at the top */
+	CU_ASSERT_EQUAL(parse("\"x\"", &t, &pos), 0);
+	CU_ASSERT_STRING_EQUAL(t.trace, "s:x");
+	CU_ASSERT_EQUAL(parse("0", &t, &pos), 0);
+	CU_ASSERT_STRING_EQUAL(t.trace, "n:0");
+	CU_ASSERT_EQUAL(parse("-0.25e-1", &t, &pos), 0);
+	CU_ASSERT_STRING_EQUAL(t.trace, "n:-0.025000000000000001");
+	/* escapes: UTF-8 of 1, 2, 3 and 4 octets (a surrogate pair), raw UTF-8 kept */
+	CU_ASSERT_EQUAL(parse("\"\\u0041\\u00e9\\u20AC\\ud83c\\udfc3 caf\xc3\xa9\\/\\b\\f\\r\\t\"", &t, &pos), 0);
+	CU_ASSERT_STRING_EQUAL(t.trace, "s:A\xc3\xa9\xe2\x82\xac\xf0\x9f\x8f\x83 caf\xc3\xa9/\b\f\r\t");
+	/* a callback stops the walk with its own error */
+	t.stop_at = 3;
+	CU_ASSERT_EQUAL(parse("[1,2,3]", &t, &pos), -EINTR);
+	CU_ASSERT_STRING_EQUAL(t.trace, "[ n:1 n:2");
+}
+
+/* What pacer_json_* writes reads back as the same values. */
+static void test_json_read_back(void)
+{
+	char buf[256], scratch[256];
+	Trace t = {0};
+	PacerJson j;
+
+	pacer_json_init(&j, buf, sizeof(buf));
+	pacer_json_begin_array(&j);
+	pacer_json_double(&j, 0.1);
+	pacer_json_double(&j, -1e-300);
+	pacer_json_double(&j, 1.7976931348623157e308);
+	pacer_json_int(&j, INT64_MIN + 1);
+	pacer_json_string(&j, "a\\b\tc\nd\x1f\x7f caf\xc3\xa9");
+	pacer_json_end_array(&j);
+	CU_ASSERT_TRUE_FATAL(pacer_json_finish(&j) > 0);
+	CU_ASSERT_EQUAL(pacer_json_parse(buf, strlen(buf), &tracer, &t, scratch, strlen(buf) + 1, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(t.trace, "[ n:0.10000000000000001 n:-1e-300 "
+					"n:1.7976931348623157e+308 n:-9.2233720368547758e+18 "
+					"s:a\\b\tc\nd\x1f\x7f caf\xc3\xa9 ]");
+	/* the scratch buffer needs the text's length and one */
+	CU_ASSERT_EQUAL(pacer_json_parse(buf, strlen(buf), &tracer, &t, scratch, strlen(buf), NULL),
+			-ENOBUFS);
+}
+
+static void test_json_read_errors(void)
+{
+	static const struct {
+		const char *text;
+		size_t pos;
+	} bad[] = {
+		{"", 0}, {"  ", 2}, {"{", 1}, {"[1,]", 3}, {"[1 2]", 3}, {"{\"a\" 1}", 5},
+		{"{\"a\":1,}", 7}, {"{a:1}", 1}, {"{\"a\":}", 5}, {"01", 1}, {"1.", 2}, {"1.e3", 2},
+		{"-", 1}, {"+1", 0}, {".5", 0}, {"1e", 2}, {"1e+", 3}, {"1e999", 0}, {"-1e400", 0},
+		{"tru", 0}, {"nul", 0}, {"True", 0}, {"1 2", 2}, {"{}}", 2}, {"\"abc", 4},
+		{"\"\\x\"", 1}, {"\"\\u12\"", 1}, {"\"\\u12g4\"", 1}, {"\"\\ud800\"", 1},
+		{"\"a\\ud800\\u0041\"", 2}, {"\"\\udc00\"", 1}, {"\"\\u0000\"", 1}, {"\"a\x01\"", 2},
+		{"\"\xc3\"", 1}, {"\"\xc0\xaf\"", 1}, {"\"\xed\xa0\x80\"", 1}, {"\"\xf4\x90\x80\x80\"", 1},
+		{"[\"a\"\"b\"]", 4}, {"NaN", 0}, {"Infinity", 0}, {"[1]x", 3},
+		{"0000000000000000000000000000000000000000000000000000000000000001", 1},
+		{"1000000000000000000000000000000000000000000000000000000000000000000", 0},
+	};
+	char deep[80];
+	Trace t = {0};
+	size_t pos;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pos = 99;
+		if (parse(bad[i].text, &t, &pos) != -EINVAL || pos != bad[i].pos)
+			fprintf(stderr, "%s: pos %zu, want %zu\n", bad[i].text, pos, bad[i].pos);
+		CU_ASSERT_EQUAL(parse(bad[i].text, &t, &pos), -EINVAL);
+		CU_ASSERT_EQUAL(pos, bad[i].pos);
+	}
+	/* the writer's depth limit: 31 nested containers read, 32 do not */
+	memset(deep, '[', 31);
+	memset(deep + 31, ']', 31);
+	deep[62] = '\0';
+	CU_ASSERT_EQUAL(parse(deep, &t, &pos), 0);
+	memset(deep, '[', 32);
+	memset(deep + 32, ']', 32);
+	deep[64] = '\0';
+	CU_ASSERT_EQUAL(parse(deep, &t, &pos), -E2BIG);
+	/* the text is counted: what comes after len is not read */
+	CU_ASSERT_EQUAL(pacer_json_parse("[1] trailing", 3, &tracer, &t, deep, sizeof(deep), NULL), 0);
+	CU_ASSERT_EQUAL(pacer_json_parse(NULL, 0, &tracer, &t, deep, sizeof(deep), NULL), -EINVAL);
+}
+
+static void test_utf8(void)
+{
+	CU_ASSERT_TRUE(pacer_utf8_valid((const uint8_t *)"", 0));
+	CU_ASSERT_TRUE(pacer_utf8_valid((const uint8_t *)"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8f\x83", 14));
+	CU_ASSERT_FALSE(pacer_utf8_valid((const uint8_t *)"\xc3", 1));
+	CU_ASSERT_FALSE(pacer_utf8_valid((const uint8_t *)"\xe2\x82", 2));
+	CU_ASSERT_EQUAL(pacer_utf8_char((const uint8_t *)"\xf0\x9f\x8f\x83", 4), 4);
+	CU_ASSERT_EQUAL(pacer_utf8_char((const uint8_t *)"\xf0\x9f\x8f\x83", 3), 0);
+	CU_ASSERT_EQUAL(pacer_utf8_char((const uint8_t *)"\x80", 1), 0);
+}
+
 /* What pacer_json_fixed() wrote when it went through printf: "%.*f", then trimmed. */
 static void fixed_like_printf(char *out, size_t size, double v, unsigned decimals)
 {
@@ -415,6 +577,10 @@ int main(void)
 		{"json: overflow and bad nesting", test_json_errors},
 		{"json: decimals as printf rounds them", test_json_fixed_like_printf},
 		{"json: strings escaped", test_json_escapes},
+		{"json: reading a document", test_json_read_document},
+		{"json: what the writer writes reads back", test_json_read_back},
+		{"json: reading errors and their positions", test_json_read_errors},
+		{"utf-8: well-formed or not", test_utf8},
 		{"capture: lines", test_capture_line},
 		{"capture: errors name the column", test_capture_errors},
 		{"capture: values in any layout, and too long ones", test_capture_values},
