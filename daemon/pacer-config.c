@@ -20,9 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <bluetooth/bluetooth.h>
 #include <glib.h>
 
+#include "pacer-capture.h"
 #include "pacer-config.h"
 #include "pacer-presets.h"
 
@@ -439,7 +439,7 @@ static gboolean parse_race(Loader *l, const KeySpec *k, const char *v, GError **
 
 static gboolean normalize_address(const char *v, char ret[18])
 {
-	if (bachk(v) < 0)
+	if (pacer_address_validate(v, strlen(v)) < 0)
 		return FALSE;
 	for (size_t i = 0; i < 17; i++)
 		ret[i] = g_ascii_toupper(v[i]);

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pacer-service.h"
 
-#include <json-glib/json-glib.h>
 #include <math.h>
 
 #include "pacer-coach.h"
 #include "pacer-dbus.h"
 #include "pacer-event.h"
+#include "pacer-json.h"
 #include "pacer-pipeline.h"
 #include "pacer-workout.h"
 #include "pacer-zones.h"
@@ -298,86 +298,144 @@ static void on_sensors_changed(gpointer user_data)
 
 /* ---- events: the JSON object as a{sv} ---- */
 
-static GVariant *variant_from_object(JsonObject *object);
-
 /*
- * Numbers are doubles whatever their JSON form ("120" and "120.5" alike), so
- * that a key keeps its D-Bus type from one event to the next.
+ * Objects become a{sv} with null members left out, arrays av (a null inside
+ * one becomes NaN), and numbers are doubles whatever their JSON form ("120"
+ * and "120.5" alike), so that a key keeps its D-Bus type from one event to
+ * the next.
  */
-static GVariant *variant_from_node(JsonNode *node)
+typedef struct {
+	GVariantBuilder builders[PACER_JSON_MAX_DEPTH];
+	gboolean in_object[PACER_JSON_MAX_DEPTH];
+	const char *keys[PACER_JSON_MAX_DEPTH]; /* an object's member waiting for its value */
+	unsigned depth;
+	GVariant *root;
+} ToVariant;
+
+static int add_value(ToVariant *t, GVariant *v)
 {
-	g_autoptr(GVariantBuilder) array = NULL;
+	GVariantBuilder *parent;
 
-	switch (json_node_get_node_type(node)) {
-	case JSON_NODE_OBJECT:
-		return variant_from_object(json_node_get_object(node));
-	case JSON_NODE_ARRAY:
-		array = g_variant_builder_new(G_VARIANT_TYPE("av"));
-		for (guint i = 0; i < json_array_get_length(json_node_get_array(node)); i++) {
-			JsonNode *e = json_array_get_element(json_node_get_array(node), i);
-
-			g_variant_builder_add(array, "v", variant_from_node(e));
-		}
-		return g_variant_builder_end(array);
-	case JSON_NODE_NULL:
-		return g_variant_new_double(NAN); /* only inside arrays: members are left out */
-	case JSON_NODE_VALUE:
-		break;
+	if (t->depth == 0) {
+		t->root = g_variant_ref_sink(v);
+		return 0;
 	}
-	if (json_node_get_value_type(node) == G_TYPE_STRING)
-		return g_variant_new_string(json_node_get_string(node));
-	if (json_node_get_value_type(node) == G_TYPE_BOOLEAN)
-		return g_variant_new_boolean(json_node_get_boolean(node));
-	return g_variant_new_double(json_node_get_double(node));
+	parent = &t->builders[t->depth - 1];
+	if (t->in_object[t->depth - 1])
+		g_variant_builder_add(parent, "{sv}", t->keys[t->depth - 1], v);
+	else
+		g_variant_builder_add(parent, "v", v);
+	return 0;
 }
 
-static GVariant *variant_from_object(JsonObject *object)
+static int tv_begin(ToVariant *t, gboolean object)
 {
-	g_autoptr(GList) members = json_object_get_members(object); /* in the JSON's order */
-	GVariantBuilder b;
-
-	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-	for (GList *l = members; l; l = l->next) {
-		JsonNode *node = json_object_get_member(object, l->data);
-
-		if (!JSON_NODE_HOLDS_NULL(node))
-			g_variant_builder_add(&b, "{sv}", (const char *)l->data,
-					      variant_from_node(node));
-	}
-	return g_variant_builder_end(&b);
+	g_variant_builder_init(&t->builders[t->depth], object ? G_VARIANT_TYPE_VARDICT : G_VARIANT_TYPE("av"));
+	t->in_object[t->depth++] = object;
+	return 0;
 }
 
-static void remember_workout(PacerService *s, JsonObject *event)
+static int tv_begin_object(void *user_data)
 {
-	JsonNode *node = json_object_get_member(event, "workout");
+	return tv_begin(user_data, TRUE);
+}
 
+static int tv_begin_array(void *user_data)
+{
+	return tv_begin(user_data, FALSE);
+}
+
+static int tv_end(void *user_data)
+{
+	ToVariant *t = user_data;
+	GVariant *v = g_variant_builder_end(&t->builders[--t->depth]);
+
+	return add_value(t, v);
+}
+
+static int tv_key(const char *key, size_t len, void *user_data)
+{
+	ToVariant *t = user_data;
+
+	(void)len;
+	t->keys[t->depth - 1] = key; /* in the parser's scratch until it returns */
+	return 0;
+}
+
+static int tv_string(const char *s, size_t len, void *user_data)
+{
+	(void)len;
+	return add_value(user_data, g_variant_new_string(s));
+}
+
+static int tv_number(double v, void *user_data)
+{
+	return add_value(user_data, g_variant_new_double(v));
+}
+
+static int tv_boolean(bool v, void *user_data)
+{
+	return add_value(user_data, g_variant_new_boolean(v));
+}
+
+static int tv_null(void *user_data)
+{
+	ToVariant *t = user_data;
+
+	if (t->depth > 0 && t->in_object[t->depth - 1])
+		return 0;
+	return add_value(t, g_variant_new_double(NAN));
+}
+
+/* The event as an a{sv} (a full reference), or NULL and a one-line reason. */
+static GVariant *event_to_variant(const PacerEvent *event, const char **ret_why)
+{
+	static const PacerJsonVisitor visitor = {
+		.begin_object = tv_begin_object, .end_object = tv_end,
+		.begin_array = tv_begin_array, .end_array = tv_end,
+		.key = tv_key, .string = tv_string, .number = tv_number,
+		.boolean = tv_boolean, .null = tv_null,
+	};
+	g_autofree char *scratch = g_malloc(event->json_len + 1);
+	ToVariant t = {0};
+	int r;
+
+	r = pacer_json_parse(event->json, event->json_len, &visitor, &t, scratch, event->json_len + 1,
+			     NULL);
+	while (t.depth > 0)
+		g_variant_builder_clear(&t.builders[--t.depth]);
+	if (r < 0) {
+		g_clear_pointer(&t.root, g_variant_unref);
+		*ret_why = r == -E2BIG ? "nested too deep" : "not well-formed JSON";
+		return NULL;
+	}
+	if (!g_variant_is_of_type(t.root, G_VARIANT_TYPE_VARDICT)) {
+		g_variant_unref(t.root);
+		*ret_why = "not an object";
+		return NULL;
+	}
+	return t.root;
+}
+
+static void remember_workout(PacerService *s, GVariant *event)
+{
 	g_clear_pointer(&s->workout, g_free);
-	if (node && JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_STRING)
-		s->workout = g_strdup(json_node_get_string(node));
+	g_variant_lookup(event, "workout", "s", &s->workout);
 }
 
 static void on_event(const PacerEvent *event, gpointer user_data)
 {
 	PacerService *s = user_data;
-	g_autoptr(JsonParser) parser = json_parser_new_immutable();
-	g_autoptr(GError) error = NULL;
-	JsonNode *root;
+	const char *why = NULL;
+	g_autoptr(GVariant) data = event_to_variant(event, &why);
 
-	if (!json_parser_load_from_data(parser, event->json, (gssize)event->json_len, &error)) {
-		g_warning("event %" G_GUINT64_FORMAT " not sent on D-Bus, ignored: %s", event->seq,
-			  error->message);
-		return;
-	}
-	root = json_parser_get_root(parser);
-	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-		g_warning("event %" G_GUINT64_FORMAT " not sent on D-Bus, ignored: not an object",
-			  event->seq);
+	if (!data) {
+		g_warning("event %" G_GUINT64_FORMAT " not sent on D-Bus, ignored: %s", event->seq, why);
 		return;
 	}
 	if (event->type == PACER_EVENT_WORKOUT_STARTED)
-		remember_workout(s, json_node_get_object(root));
-	pacer_dbus_coach_emit_event(s->coach, pacer_event_type_to_string(event->type),
-				    variant_from_object(json_node_get_object(root)));
+		remember_workout(s, data);
+	pacer_dbus_coach_emit_event(s->coach, pacer_event_type_to_string(event->type), data);
 	schedule_refresh(s);
 }
 
