@@ -191,6 +191,62 @@ static void fix_decimal_point(char *s)
 	}
 }
 
+/*
+ * What "%.15g" prints for v, without printf, when that reads back as v and
+ * needs no exponent (1e-4 <= |v| < 1e15, not an integer): the decimal
+ * m / 10^d with the fewest decimals d that is v once rounded to a double.
+ * m and 10^d are exact doubles and the division rounds correctly, as
+ * strtod does. Any decimal of at most 15 significant digits that reads back
+ * as v is the one nearest to v (such decimals lie further apart than a
+ * double's ulp), which is what "%.15g" prints, trailing zeros dropped.
+ * Returns the length written into out (at least 24 octets), or 0.
+ */
+static int format_short(char *out, double v)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+				       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+	double a = fabs(v);
+	char digits[24], *end = digits + sizeof(digits), *s;
+	size_t n = 0, len;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	for (unsigned d = 1; d <= 15; d++) {
+		double m = nearbyint(a * pow10[d]);
+
+		if (m >= 1e15)
+			return 0; /* more than 15 significant digits */
+		if (m / pow10[d] != a)
+			continue;
+		s = put_digits_before(end, (uint64_t)m);
+		len = (size_t)(end - s);
+		if (v < 0)
+			out[n++] = '-';
+		if (len <= d) {
+			/* 0.000ddd */
+			out[n++] = '0';
+			out[n++] = '.';
+			for (size_t i = len; i < d; i++)
+				out[n++] = '0';
+			memcpy(out + n, s, len);
+			n += len;
+		} else {
+			memcpy(out + n, s, len - d);
+			n += len - d;
+			out[n++] = '.';
+			memcpy(out + n, end - d, d);
+			n += d;
+		}
+		while (out[n - 1] == '0')
+			n--;
+		if (out[n - 1] == '.')
+			n--;
+		out[n] = '\0';
+		return (int)n;
+	}
+	return 0;
+}
+
 void pacer_json_double(PacerJson *j, double v)
 {
 	char tmp[32];
@@ -202,6 +258,12 @@ void pacer_json_double(PacerJson *j, double v)
 	}
 	if (v == floor(v) && fabs(v) < 1e15) {
 		pacer_json_int(j, (int64_t)v);
+		return;
+	}
+	n = format_short(tmp, v);
+	if (n > 0) {
+		before_value(j);
+		put(j, tmp, (size_t)n);
 		return;
 	}
 	/*

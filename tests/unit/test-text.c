@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pacer-capture.h"
@@ -230,6 +231,85 @@ static void test_json_escapes(void)
 	CU_ASSERT_TRUE_FATAL(pacer_json_finish(&j) > 0);
 	CU_ASSERT_STRING_EQUAL(buf, "[\"\",\"\\t\",\"\\\"quoted\\\"\",\"a\\\\b\\tc\\nd\\u001f\","
 				    "\"\x7f caf\xc3\xa9 5:00/km\"]");
+}
+
+/* What pacer_json_double() wrote when it went through printf alone. */
+static void double_like_printf(char *out, size_t size, double v)
+{
+	if (!isfinite(v)) {
+		snprintf(out, size, "null");
+		return;
+	}
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(out, size, "%lld", (long long)v);
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(out, size, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			break;
+	}
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+	/* xorshift64: the same values on every run */
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+static void check_double(double v, unsigned *mismatches)
+{
+	char buf[64], want[64];
+	PacerJson j;
+
+	pacer_json_init(&j, buf, sizeof(buf));
+	pacer_json_double(&j, v);
+	CU_ASSERT_TRUE_FATAL(pacer_json_finish(&j) > 0);
+	double_like_printf(want, sizeof(want), v);
+	if (strcmp(buf, want) != 0 && (*mismatches)++ < 10)
+		fprintf(stderr, "%.17g: %s, printf %s\n", v, buf, want);
+}
+
+/* Short decimals, long ones, any bits: the same text as printf gave. */
+static void test_json_double_like_printf(void)
+{
+	static const double fixed[] = {0.1, 0.2, 0.3, 1e-4, 1.5e-4, 9.99e-5, 0.000123, 3.14159,
+				       1016.6015625, 5.5, -2.25, 123456789012.345, 99999999999999.9,
+				       999999999999999.9, 1e15 - 0.5, 0.30000000000000004, 1.0 / 3,
+				       2.0 / 3, -1e-4, 4.35, 2.8, 11.11, 0.07, 1e14 + 0.1};
+	uint64_t state = 0x9e3779b97f4a7c15u;
+	unsigned mismatches = 0;
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		check_double(fixed[i], &mismatches);
+	for (int i = 0; i < 200000; i++) {
+		uint64_t r = next_random(&state);
+		char text[40];
+		double v;
+
+		switch (i % 4) {
+		case 0: /* a decimal of 1..17 digits, as sensors and formulas give them */
+			snprintf(text, sizeof(text), "%llue%d",
+				 (unsigned long long)(r % 100000000000000000u) >> (r % 57),
+				 (int)(r >> 58) % 20 - 15);
+			v = strtod(text, NULL);
+			break;
+		case 1: /* m / 10^d, the fixed decimals a value is often rounded to */
+			v = (double)(int64_t)(r % 20000001u - 10000000) / pow(10, (double)(r >> 60));
+			break;
+		case 2: /* any finite double in the fast path's range and around it */
+			v = ldexp((double)(r >> 11) / 9007199254740992.0 + 0.5, (int)(r % 70) - 18);
+			break;
+		default: /* any bits at all */
+			memcpy(&v, &r, sizeof(v));
+			break;
+		}
+		check_double((r & 1) ? -v : v, &mismatches);
+	}
+	CU_ASSERT_EQUAL(mismatches, 0);
 }
 
 /* ---- the reader ---- */
@@ -577,6 +657,7 @@ int main(void)
 		{"json: overflow and bad nesting", test_json_errors},
 		{"json: decimals as printf rounds them", test_json_fixed_like_printf},
 		{"json: strings escaped", test_json_escapes},
+		{"json: doubles as printf wrote them", test_json_double_like_printf},
 		{"json: reading a document", test_json_read_document},
 		{"json: what the writer writes reads back", test_json_read_back},
 		{"json: reading errors and their positions", test_json_read_errors},
