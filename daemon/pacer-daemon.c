@@ -60,6 +60,7 @@ struct _PacerDaemon {
 	guint signal_sources[3];
 	GHashTable *malformed; /* address -> last time a malformed value was logged */
 	gboolean reload_pending;
+	gboolean ready; /* READY=1 sent */
 
 	/* replay and simulate: capture time runs `speedup` times faster than the wall clock */
 	gint64 wall_t0;
@@ -604,6 +605,22 @@ void pacer_daemon_free(PacerDaemon *d)
 	g_free(d);
 }
 
+/*
+ * Ready for systemd once running and, with the D-Bus service, once its name
+ * is settled: a client started after pacerd then finds the API.
+ */
+static gboolean on_ready(gpointer user_data)
+{
+	PacerDaemon *d = user_data;
+
+	if (!d->ready) {
+		d->ready = TRUE;
+		(void)pacer_notify("READY=1");
+		g_message("running");
+	}
+	return G_SOURCE_REMOVE;
+}
+
 /* The front ends: MQTT, the D-Bus service, the recorder. */
 static gboolean start_frontends(PacerDaemon *d, GError **error)
 {
@@ -618,7 +635,8 @@ static gboolean start_frontends(PacerDaemon *d, GError **error)
 		d->service = pacer_service_new(
 			d, d->opts.session_bus || d->config->dbus.bus == PACER_CONFIG_BUS_SESSION
 				   ? G_BUS_TYPE_SESSION
-				   : G_BUS_TYPE_SYSTEM);
+				   : G_BUS_TYPE_SYSTEM,
+			on_ready, d);
 	return TRUE;
 }
 
@@ -655,8 +673,8 @@ int pacer_daemon_run(PacerDaemon *d)
 	watchdog_us = pacer_notify_watchdog_usec();
 	if (watchdog_us > 0)
 		d->watchdog_source = g_timeout_add(MAX(watchdog_us / 2000, 1), on_watchdog, d);
-	(void)pacer_notify("READY=1");
-	g_message("running");
+	if (!d->service)
+		on_ready(d);
 	g_main_loop_run(d->loop);
 	return d->exit_status;
 }

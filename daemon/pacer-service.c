@@ -32,6 +32,8 @@ struct _PacerService {
 	gint64 last_refresh_us;
 	GArray *rr_pending; /* double: RR intervals since the last refresh */
 	GArray *rr_last;    /* those of the last refresh period (GetMetrics) */
+	GSourceFunc settled; /* once the name's fate is known; then NULL */
+	gpointer settled_data;
 };
 
 static const GDBusErrorEntry dbus_errors[] = {
@@ -568,11 +570,20 @@ static void on_bus_acquired(GDBusConnection *connection, const char *name, gpoin
 	g_dbus_object_manager_server_set_connection(s->manager, connection);
 }
 
+static void settle(PacerService *s)
+{
+	GSourceFunc settled = g_steal_pointer(&s->settled);
+
+	if (settled)
+		(void)settled(s->settled_data);
+}
+
 static void on_name_acquired(GDBusConnection *connection, const char *name, gpointer user_data)
 {
 	PacerService *s = user_data;
 
 	g_message("D-Bus API on the %s bus as '%s'", bus_name(s->bus_type), name);
+	settle(s);
 }
 
 static void on_name_lost(GDBusConnection *connection, const char *name, gpointer user_data)
@@ -589,15 +600,19 @@ static void on_name_lost(GDBusConnection *connection, const char *name, gpointer
 		g_warning("no D-Bus API: the name '%s' on the %s bus is not ours (denied, or "
 			  "another owner; taken when it is free; coaching goes on)",
 			  name, bus_name(s->bus_type));
+	settle(s);
 }
 
-PacerService *pacer_service_new(PacerDaemon *daemon, GBusType bus_type)
+PacerService *pacer_service_new(PacerDaemon *daemon, GBusType bus_type, GSourceFunc settled,
+				gpointer settled_data)
 {
 	PacerService *s = g_new0(PacerService, 1);
 
 	register_errors();
 	s->daemon = daemon;
 	s->bus_type = bus_type;
+	s->settled = settled;
+	s->settled_data = settled_data;
 	s->sensors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
 	s->rr_pending = g_array_new(FALSE, FALSE, sizeof(double));
 	s->rr_last = g_array_new(FALSE, FALSE, sizeof(double));

@@ -20,8 +20,15 @@
 
 typedef struct _PacerService PacerService;
 
-/* Starts owning the name on `bus_type` (asynchronously) and hooks into `daemon`'s sinks. */
-PacerService *pacer_service_new(PacerDaemon *daemon, GBusType bus_type);
+/*
+ * Starts owning the name on `bus_type` (asynchronously) and hooks into
+ * `daemon`'s sinks. `settled` (may be NULL) is called once, from the main
+ * loop, when the name is ours or known not to be for now (no bus, denied,
+ * another owner): what systemd's READY=1 waits for, so that a unit ordered
+ * after pacerd finds the API.
+ */
+PacerService *pacer_service_new(PacerDaemon *daemon, GBusType bus_type, GSourceFunc settled,
+				gpointer settled_data);
 
 /* Releases the name after sending what is queued (the last workout_finished). */
 void pacer_service_free(PacerService *s);

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pacertest  # noqa: E402  pylint: disable=wrong-import-position
 from pacertest import uuid128, wait_until  # noqa: E402  pylint: disable=wrong-import-position
-from gi.repository import GLib  # noqa: E402  pylint: disable=wrong-import-position
+from gi.repository import Gio, GLib  # noqa: E402  pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
@@ -1018,6 +1018,41 @@ class ServiceManagerTest(PacerdCase):
                     break
             self.assertEqual(state, b'STOPPING=1')
             self.assertEqual(proc.wait(10 * SLOW), EX_OK)
+
+    def test_ready_once_the_bus_name_is_ours(self):
+        '''With the D-Bus service on, READY=1 waits until io.pacer.Pacer1 is
+        owned, so a unit ordered after pacerd finds the API; with the name
+        taken by someone else pacerd still gets ready (it coaches on).'''
+        self.start_world(hr=False, pod=False)
+        conn = self.bus.connect()
+        self.addCleanup(conn.close_sync, None)
+
+        def name_owned():
+            reply = conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                                   'NameHasOwner', GLib.Variant('(s)', ('io.pacer.Pacer1',)),
+                                   GLib.VariantType('(b)'), Gio.DBusCallFlags.NONE, 5000, None)
+            return reply.unpack()[0]
+
+        sock, address = self.manager_socket()
+        config = self.write_config({'dbus': {'enabled': 'true', 'bus': 'system'}})
+        environ = dict(os.environ, NOTIFY_SOCKET=address)
+        proc = self.spawn('pacerd', [PACERD, '--config', config], env=environ, valgrind=True)
+        self.assertEqual(sock.recv(256), b'READY=1')
+        self.assertTrue(name_owned(), 'the name is ours before READY=1')
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(sock.recv(256), b'STOPPING=1')
+        self.assertEqual(proc.wait(10 * SLOW), EX_OK)
+
+        # another owner: not ours, ready all the same
+        reply = conn.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                               'RequestName', GLib.Variant('(su)', ('io.pacer.Pacer1', 4)),
+                               GLib.VariantType('(u)'), Gio.DBusCallFlags.NONE, 5000, None)
+        self.assertEqual(reply.unpack()[0], 1, 'the test holds the name')
+        proc = self.spawn('pacerd', [PACERD, '--config', config], env=environ, valgrind=True)
+        self.assertEqual(sock.recv(256), b'READY=1')
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(sock.recv(256), b'STOPPING=1')
+        self.assertEqual(proc.wait(10 * SLOW), EX_OK)
 
     def test_watchdog_for_another_process_is_ignored(self):
         '''WATCHDOG_PID names the main process: another PID means no pings;
