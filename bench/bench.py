@@ -552,6 +552,7 @@ def measure_streams(system_name, tmpdir, scenario, straps, pods, streams):
                 f'{" ..." if len(missing) > 4 else ""}')
         time.sleep(SETTLE_S)
         system.check_alive('before the streams')
+        save_smaps(system, f'{scenario}-{system_name}-subscribed')
         cpu0 = cpu_seconds(system.pid)
         threads0 = thread_cpu(system.pid)
         switches0 = thread_switches(system.pid)
@@ -576,6 +577,7 @@ def measure_streams(system_name, tmpdir, scenario, straps, pods, streams):
         hwm = status_kb(system.pid, 'VmHWM')
         rss = status_kb(system.pid, 'VmRSS')
         threads = len(os.listdir(f'/proc/{system.pid}/task'))
+        save_smaps(system, f'{scenario}-{system_name}-streamed')
         system.stop()
         delivered = figures['notifications_delivered']
         if delivered == 0:
@@ -617,6 +619,15 @@ def measure_streams(system_name, tmpdir, scenario, straps, pods, streams):
         world.close()
 
 
+def save_smaps(system, name):
+    '''With PACER_BENCH_SMAPS=DIR, keep /proc/PID/smaps as DIR/NAME.smaps
+    (where the memory is, for a closer look).'''
+    where = os.environ.get('PACER_BENCH_SMAPS')
+    if where:
+        os.makedirs(where, exist_ok=True)
+        shutil.copyfile(f'/proc/{system.pid}/smaps', os.path.join(where, name + '.smaps'))
+
+
 def compare(pacerd, baseline):
     '''Ratios of one stream scenario.'''
     def get(d, *keys):
@@ -645,8 +656,27 @@ def scenario_stress(args, tmpdir):
     secs = args.seconds or 60
     straps, pods = straps_and_pods(10, 10)
     streams = [(a, 20, 0.05, int(20 * secs)) for a in straps + pods]
-    return stream_scenario('stress', args, tmpdir, straps, pods, streams,
-                           f'10 straps + 10 footpods at 20 Hz each for {secs:g} s (400 notifications/s)')
+    out, errors = stream_scenario('stress', args, tmpdir, straps, pods, streams,
+                                  f'10 straps + 10 footpods at 20 Hz each for {secs:g} s (400 notifications/s)')
+    out['floor'] = measure_floor()
+    out['cpu_ratio_floor'] = rnd(ratio(out.get('baseline', {}).get('cpu_us_per_notification'),
+                                       out['floor'].get('cpu_us_per_message')))
+    return out, errors
+
+
+def measure_floor():
+    '''bench/run-floor: the CPU per message of a relay that does nothing but
+    poll, recv and one loopback TCP write, at the stress rate: the least any
+    bridge sending one message per notification pays on this machine.'''
+    try:
+        res = subprocess.run([os.path.join(HERE, 'run-floor'), '--json'], capture_output=True, text=True,
+                             timeout=180, check=True)
+        floor = json.loads(res.stdout)
+    except (subprocess.SubprocessError, OSError, ValueError) as e:
+        say(f'stress/floor: FAILED: {e}')
+        return {'error': str(e).splitlines()[0]}
+    say(f'stress/floor: {floor["cpu_us_per_packet"]} us CPU/message (runs {floor["runs_us"]})')
+    return {'cpu_us_per_message': floor['cpu_us_per_packet'], 'runs_us': floor['runs_us']}
 
 
 def stream_scenario(name, _args, tmpdir, straps, pods, streams, what, default_job=False):
@@ -783,6 +813,8 @@ def summarise(scenarios):
         'cpu_ratio': worst('cpu_ratio', min),
         # not a budget figure: pacerd without a message per notification (see the table)
         'cpu_ratio_default_job': scenarios.get('run', {}).get('cpu_ratio_default_job'),
+        # not a budget figure: the ratio a relay doing nothing but poll, recv and write reaches
+        'cpu_ratio_floor': scenarios.get('stress', {}).get('cpu_ratio_floor'),
         'rss_ratio': worst('rss_ratio', min),
         'p99_latency_ratio': worst('p99_latency_ratio', max),
         'lost': lost,
@@ -862,6 +894,13 @@ def table(result):
             out.append(row.format('  peak RSS MB (VmHWM)', fmt(own.get('peak_rss_mb')), fmt(b.get('peak_rss_mb')),
                                   fmt(s.get('rss_ratio_default_job'), 'x') + ' b/p'))
             out.append(row.format('  metrics messages', fmt(own.get('metrics_messages')), '', ''))
+        floor = s.get('floor')
+        if floor and 'error' in floor:
+            out.append(f'  floor relay: FAILED: {floor["error"]}')
+        elif floor:
+            out.append(row.format('floor relay: CPU us per message', fmt(floor.get('cpu_us_per_message')),
+                                  fmt(b.get('cpu_us_per_notification')),
+                                  fmt(s.get('cpu_ratio_floor'), 'x') + ' b/f'))
         for who, d in (('pacerd', p), ('baseline', b)):
             if d.get('cpu_share_by_thread'):
                 out.append(f'  {who} CPU by thread: ' + ', '.join(
