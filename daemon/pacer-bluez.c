@@ -8,10 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "pacer-fdset.h"
 #include "pacer-gatt.h"
 #include "pacer-uuid.h"
 
 #define BLUEZ_NAME "org.bluez"
+#define OM_IFACE "org.freedesktop.DBus.ObjectManager"
+#define PROPS_IFACE "org.freedesktop.DBus.Properties"
 #define ADAPTER_IFACE "org.bluez.Adapter1"
 #define DEVICE_IFACE "org.bluez.Device1"
 #define CHAR_IFACE "org.bluez.GattCharacteristic1"
@@ -29,13 +32,34 @@ typedef enum {
 	SLOT_BACKOFF, /* waiting to reconnect */
 } SlotState;
 
+/*
+ * What we keep of bluetoothd's objects: the few properties we use, copied out
+ * of the messages (a value taken from a message keeps all of it alive, and
+ * GetManagedObjects' reply is big). Services and descriptors are not kept.
+ */
+typedef struct {
+	char *path;
+	gboolean powered;
+} Adapter;
+
+typedef struct {
+	char *path;
+	char *adapter; /* its adapter's object path */
+	char address[18];
+	char *alias;
+	int rssi; /* dBm, 0 unknown */
+	gboolean connected;
+	gboolean services_resolved;
+	guint offers; /* a bit per PacerSensorKind whose service is in its UUIDs */
+	int battery;  /* Battery1's Percentage, -1 without one */
+} Device;
+
 typedef struct {
 	PacerBluez *bz;
 	PacerBluezSlotConfig want;
 	gboolean bridged; /* not the runner's: its kind is known once its services are */
 	gboolean kind_known;
 	PacerSensorKind kind;
-	uint16_t service;
 	uint16_t measurement;
 	uint16_t feature; /* read once after connecting: location or feature */
 	SlotState state;
@@ -45,9 +69,9 @@ typedef struct {
 	int battery;
 	int rssi;
 	GCancellable *op;
-	GDBusProxy *notify_char; /* with StartNotify: the characteristic whose Value we follow */
+	char *notify_path; /* with StartNotify: the characteristic whose Value we follow */
 	int fd;
-	guint fd_source;
+	guint fd_source; /* in bz->fds (or the main context's, without one) */
 	guint timer;
 	guint backoff_s;
 	guint resolve_tries;
@@ -59,106 +83,255 @@ struct _PacerBluez {
 	PacerBluezCallbacks cb;
 	gpointer user_data;
 	GCancellable *cancellable;
-	GDBusObjectManager *manager;
+	GDBusConnection *bus;
+	guint om_subscription;    /* InterfacesAdded and InterfacesRemoved */
+	guint props_subscription; /* PropertiesChanged of org.bluez.* */
+	guint watch;
+	char *owner;         /* bluetoothd's unique name while it runs */
+	GCancellable *load;  /* GetManagedObjects of this owner */
+	gboolean loaded;     /* its reply is in */
+	GHashTable *adapters;        /* path -> Adapter */
+	GHashTable *devices;         /* path -> Device */
+	GHashTable *characteristics; /* path -> 16-bit UUID, only the ones we use */
 	char *adapter_path;
 	gboolean discovering;
 	gboolean discovery_pending;
 	guint pick_timer;
 	gboolean pick_ready;
 	GPtrArray *slots; /* of Slot: the runner's three (by kind), then the bridged ones */
+	PacerFdSet *fds;  /* the notification sockets, one poll entry for all; NULL: GLib's own */
 };
 
 #define SLOT(bz, i) ((Slot *)g_ptr_array_index((bz)->slots, (i)))
 
+static const uint16_t kind_services[] = {PACER_UUID_HEART_RATE_SERVICE, PACER_UUID_RSC_SERVICE,
+					 PACER_UUID_FITNESS_MACHINE_SERVICE};
+static const uint16_t kind_measurements[] = {PACER_UUID_HEART_RATE_MEASUREMENT,
+					     PACER_UUID_RSC_MEASUREMENT, PACER_UUID_TREADMILL_DATA};
+static const uint16_t kind_features[] = {PACER_UUID_BODY_SENSOR_LOCATION, PACER_UUID_RSC_FEATURE,
+					 PACER_UUID_FITNESS_MACHINE_FEATURE};
+
 static void evaluate(PacerBluez *bz);
 static void slot_lost(Slot *s, const char *why);
 
-/* ---- object helpers ---- */
+/* ---- bluetoothd's objects ---- */
 
-static GDBusProxy *get_iface(PacerBluez *bz, const char *path, const char *iface)
-{
-	if (!bz->manager || !path)
-		return NULL;
-	return G_DBUS_PROXY(g_dbus_object_manager_get_interface(bz->manager, path, iface));
-}
-
-static gboolean prop_bool(GDBusProxy *p, const char *name)
-{
-	g_autoptr(GVariant) v = p ? g_dbus_proxy_get_cached_property(p, name) : NULL;
-
-	return v && g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN) && g_variant_get_boolean(v);
-}
-
-static char *prop_string(GDBusProxy *p, const char *name)
-{
-	g_autoptr(GVariant) v = p ? g_dbus_proxy_get_cached_property(p, name) : NULL;
-
-	if (!v || !g_variant_is_of_type(v, G_VARIANT_TYPE_STRING))
-		return NULL;
-	return g_variant_dup_string(v, NULL);
-}
-
-static int prop_rssi(GDBusProxy *p)
-{
-	g_autoptr(GVariant) v = p ? g_dbus_proxy_get_cached_property(p, "RSSI") : NULL;
-
-	return v && g_variant_is_of_type(v, G_VARIANT_TYPE_INT16) ? g_variant_get_int16(v) : 0;
-}
-
-/* Whether a UUID string is the 16-bit SIG UUID `u16` (any case, any form). */
-static gboolean uuid_is(const char *s, uint16_t u16)
+/* The 16-bit SIG UUID of a UUID string (any case, any form). */
+static gboolean uuid16_of(const char *s, uint16_t *ret)
 {
 	PacerUuid uuid;
-	uint16_t v;
 
-	return s && pacer_uuid_parse(s, &uuid) == 0 && pacer_uuid_to_u16(&uuid, &v) == 0 &&
-	       v == u16;
+	return s && pacer_uuid_parse(s, &uuid) == 0 && pacer_uuid_to_u16(&uuid, ret) == 0;
 }
 
-static gboolean device_offers(GDBusProxy *dev, uint16_t service)
+static gboolean is_measurement(uint16_t uuid16)
 {
-	g_autoptr(GVariant) v = g_dbus_proxy_get_cached_property(dev, "UUIDs");
-	g_autofree const char **uuids = NULL;
-
-	if (!v || !g_variant_is_of_type(v, G_VARIANT_TYPE_STRING_ARRAY))
-		return FALSE;
-	uuids = g_variant_get_strv(v, NULL);
-	for (size_t i = 0; uuids[i]; i++) {
-		if (uuid_is(uuids[i], service))
+	for (size_t k = 0; k < G_N_ELEMENTS(kind_measurements); k++) {
+		if (kind_measurements[k] == uuid16)
 			return TRUE;
 	}
 	return FALSE;
 }
 
-static gboolean on_our_adapter(PacerBluez *bz, GDBusProxy *dev)
+/* The characteristics we read or follow; the others are not kept. */
+static gboolean char_is_used(uint16_t uuid16)
 {
-	g_autoptr(GVariant) v = g_dbus_proxy_get_cached_property(dev, "Adapter");
-
-	return bz->adapter_path && v && g_variant_is_of_type(v, G_VARIANT_TYPE_OBJECT_PATH) &&
-	       g_strcmp0(g_variant_get_string(v, NULL), bz->adapter_path) == 0;
+	for (size_t k = 0; k < G_N_ELEMENTS(kind_features); k++) {
+		if (kind_features[k] == uuid16)
+			return TRUE;
+	}
+	return is_measurement(uuid16) || uuid16 == PACER_UUID_BATTERY_LEVEL;
 }
 
-/* The characteristic with `uuid16` under a device, or NULL. */
-static GDBusProxy *find_char(PacerBluez *bz, const char *device_path, uint16_t uuid16)
+static void adapter_free(gpointer data)
 {
-	g_autolist(GDBusObject) objects = g_dbus_object_manager_get_objects(bz->manager);
-	g_autofree char *prefix = g_strconcat(device_path, "/", NULL);
+	Adapter *a = data;
 
-	for (GList *l = objects; l; l = l->next) {
-		const char *path = g_dbus_object_get_object_path(l->data);
-		g_autoptr(GDBusInterface) iface = NULL;
-		g_autofree char *uuid = NULL;
+	g_free(a->path);
+	g_free(a);
+}
 
-		if (!g_str_has_prefix(path, prefix))
+static void device_free(gpointer data)
+{
+	Device *d = data;
+
+	g_free(d->path);
+	g_free(d->adapter);
+	g_free(d->alias);
+	g_free(d);
+}
+
+static Device *device_lookup(PacerBluez *bz, const char *path)
+{
+	return path ? g_hash_table_lookup(bz->devices, path) : NULL;
+}
+
+static void adapter_update(PacerBluez *bz, const char *path, GVariant *props)
+{
+	Adapter *a = g_hash_table_lookup(bz->adapters, path);
+
+	if (!a) {
+		a = g_new0(Adapter, 1);
+		a->path = g_strdup(path);
+		g_hash_table_insert(bz->adapters, a->path, a);
+	}
+	g_variant_lookup(props, "Powered", "b", &a->powered);
+}
+
+static guint offers_of(const char *const *uuids)
+{
+	guint offers = 0;
+	uint16_t v;
+
+	for (size_t i = 0; uuids[i]; i++) {
+		if (!uuid16_of(uuids[i], &v))
 			continue;
-		iface = g_dbus_object_get_interface(l->data, CHAR_IFACE);
-		if (!iface)
-			continue;
-		uuid = prop_string(G_DBUS_PROXY(iface), "UUID");
-		if (uuid_is(uuid, uuid16))
-			return G_DBUS_PROXY(g_steal_pointer(&iface));
+		for (guint k = 0; k < G_N_ELEMENTS(kind_services); k++) {
+			if (v == kind_services[k])
+				offers |= 1u << k;
+		}
+	}
+	return offers;
+}
+
+/* Takes in the Device1 properties we use from an a{sv} (all of them, or the changed ones). */
+static void device_update(Device *d, GVariant *props)
+{
+	g_autofree const char **uuids = NULL;
+	const char *s;
+	gint16 rssi;
+
+	if (g_variant_lookup(props, "Address", "&s", &s))
+		g_strlcpy(d->address, s, sizeof(d->address));
+	if (g_variant_lookup(props, "Alias", "&s", &s)) {
+		g_free(d->alias);
+		d->alias = g_strdup(s);
+	}
+	if (g_variant_lookup(props, "Adapter", "&o", &s)) {
+		g_free(d->adapter);
+		d->adapter = g_strdup(s);
+	}
+	if (g_variant_lookup(props, "RSSI", "n", &rssi))
+		d->rssi = rssi;
+	g_variant_lookup(props, "Connected", "b", &d->connected);
+	g_variant_lookup(props, "ServicesResolved", "b", &d->services_resolved);
+	if (g_variant_lookup(props, "UUIDs", "^a&s", &uuids))
+		d->offers = offers_of(uuids);
+}
+
+/* Invalidated properties read as absent (bluetoothd drops RSSI after discovery). */
+static void device_invalidate(Device *d, const char *const *names)
+{
+	for (size_t i = 0; names && names[i]; i++) {
+		if (g_str_equal(names[i], "RSSI"))
+			d->rssi = 0;
+		else if (g_str_equal(names[i], "Alias"))
+			g_clear_pointer(&d->alias, g_free);
+		else if (g_str_equal(names[i], "Connected"))
+			d->connected = FALSE;
+		else if (g_str_equal(names[i], "ServicesResolved"))
+			d->services_resolved = FALSE;
+		else if (g_str_equal(names[i], "UUIDs"))
+			d->offers = 0;
+	}
+}
+
+static Device *device_add(PacerBluez *bz, const char *path)
+{
+	Device *d = g_hash_table_lookup(bz->devices, path);
+
+	if (d)
+		return d;
+	d = g_new0(Device, 1);
+	d->path = g_strdup(path);
+	d->battery = -1;
+	g_hash_table_insert(bz->devices, d->path, d);
+	return d;
+}
+
+static void battery_update(Device *d, GVariant *props)
+{
+	guint8 pct;
+
+	if (g_variant_lookup(props, "Percentage", "y", &pct))
+		d->battery = pct;
+}
+
+static void char_add(PacerBluez *bz, const char *path, GVariant *props)
+{
+	const char *uuid;
+	uint16_t v;
+
+	if (g_variant_lookup(props, "UUID", "&s", &uuid) && uuid16_of(uuid, &v) && char_is_used(v))
+		g_hash_table_insert(bz->characteristics, g_strdup(path), GUINT_TO_POINTER(v));
+}
+
+/* The properties (a{sv}) of interface `name` in an a{sa{sv}}, or NULL. */
+static GVariant *iface_props(GVariant *ifaces, const char *name)
+{
+	return g_variant_lookup_value(ifaces, name, G_VARIANT_TYPE_VARDICT);
+}
+
+static gboolean has_iface(GVariant *ifaces, const char *name)
+{
+	g_autoptr(GVariant) props = iface_props(ifaces, name);
+
+	return props != NULL;
+}
+
+/* Takes in an object's interfaces (a{sa{sv}}), as announced or as GetManagedObjects lists them. */
+static void object_update(PacerBluez *bz, const char *path, GVariant *ifaces)
+{
+	g_autoptr(GVariant) adapter = iface_props(ifaces, ADAPTER_IFACE);
+	g_autoptr(GVariant) device = iface_props(ifaces, DEVICE_IFACE);
+	g_autoptr(GVariant) battery = iface_props(ifaces, BATTERY_IFACE);
+	g_autoptr(GVariant) chr = iface_props(ifaces, CHAR_IFACE);
+	Device *d;
+
+	if (adapter)
+		adapter_update(bz, path, adapter);
+	if (device)
+		device_update(device_add(bz, path), device);
+	if (battery && (d = device_lookup(bz, path)))
+		battery_update(d, battery);
+	if (chr)
+		char_add(bz, path, chr);
+}
+
+static gboolean device_offers(const Device *dev, PacerSensorKind kind)
+{
+	return (dev->offers & (1u << kind)) != 0;
+}
+
+static gboolean on_our_adapter(PacerBluez *bz, const Device *dev)
+{
+	return bz->adapter_path && g_strcmp0(dev->adapter, bz->adapter_path) == 0;
+}
+
+/* The path of the characteristic with `uuid16` under a device, or NULL. */
+static const char *find_char(PacerBluez *bz, const char *device_path, uint16_t uuid16)
+{
+	size_t n = strlen(device_path);
+	GHashTableIter iter;
+	gpointer path, v;
+
+	g_hash_table_iter_init(&iter, bz->characteristics);
+	while (g_hash_table_iter_next(&iter, &path, &v)) {
+		if (GPOINTER_TO_UINT(v) == uuid16 && strncmp(path, device_path, n) == 0 &&
+		    ((const char *)path)[n] == '/')
+			return path;
 	}
 	return NULL;
+}
+
+/* One method call to bluetoothd; `cb` NULL: no reply wanted. */
+static void bluez_call(PacerBluez *bz, const char *path, const char *iface, const char *method,
+		       GVariant *args, const GVariantType *reply_type, int timeout_ms,
+		       GCancellable *cancellable, GAsyncReadyCallback cb, gpointer user_data)
+{
+	g_dbus_connection_call(bz->bus, BLUEZ_NAME, path, iface, method, args, reply_type,
+			       G_DBUS_CALL_FLAGS_NO_AUTO_START, timeout_ms, cancellable, cb,
+			       user_data);
 }
 
 static gboolean slot_uses_device(PacerBluez *bz, const char *path)
@@ -173,18 +346,10 @@ static gboolean slot_uses_device(PacerBluez *bz, const char *path)
 /* What a slot's kind measures: its service, notifications and the characteristic read once. */
 static void slot_set_kind(Slot *s, PacerSensorKind kind)
 {
-	static const uint16_t services[] = {PACER_UUID_HEART_RATE_SERVICE, PACER_UUID_RSC_SERVICE,
-					    PACER_UUID_FITNESS_MACHINE_SERVICE};
-	static const uint16_t measurements[] = {PACER_UUID_HEART_RATE_MEASUREMENT,
-						PACER_UUID_RSC_MEASUREMENT, PACER_UUID_TREADMILL_DATA};
-	static const uint16_t features[] = {PACER_UUID_BODY_SENSOR_LOCATION, PACER_UUID_RSC_FEATURE,
-					    PACER_UUID_FITNESS_MACHINE_FEATURE};
-
 	s->kind = kind;
 	s->kind_known = TRUE;
-	s->service = services[kind];
-	s->measurement = measurements[kind];
-	s->feature = features[kind];
+	s->measurement = kind_measurements[kind];
+	s->feature = kind_features[kind];
 }
 
 /* For messages: "heart_rate", or "bridged heart_rate", or "bridged sensor". */
@@ -231,13 +396,18 @@ static void slot_teardown(Slot *s)
 {
 	g_cancellable_cancel(s->op);
 	g_clear_object(&s->op);
-	g_clear_handle_id(&s->fd_source, g_source_remove);
+	/* out of the epoll set before the socket closes */
+	if (s->fd_source && s->bz->fds)
+		pacer_fd_set_remove(s->bz->fds, s->fd_source);
+	else if (s->fd_source)
+		g_source_remove(s->fd_source);
+	s->fd_source = 0;
 	g_clear_handle_id(&s->timer, g_source_remove);
 	if (s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;
 	}
-	g_clear_object(&s->notify_char);
+	g_clear_pointer(&s->notify_path, g_free);
 	if (s->reported && s->bz->cb.state)
 		s->bz->cb.state(s->address, s->kind, s->bridged, FALSE, s->bz->user_data);
 	s->reported = FALSE;
@@ -288,8 +458,7 @@ static gboolean on_notify_fd(int fd, GIOCondition cond, gpointer user_data)
 			break; /* the other end closed, or an error */
 		}
 	}
-	s->fd_source = 0;
-	slot_lost(s, "notification socket closed");
+	slot_lost(s, "notification socket closed"); /* ends the watch, closes the socket */
 	return G_SOURCE_REMOVE;
 }
 
@@ -306,7 +475,8 @@ static void streaming(Slot *s)
 static void start_notify_done(GObject *src, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) ret = g_dbus_proxy_call_finish(G_DBUS_PROXY(src), res, &error);
+	g_autoptr(GVariant) ret =
+		g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &error);
 	Slot *s = user_data;
 
 	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -319,8 +489,34 @@ static void start_notify_done(GObject *src, GAsyncResult *res, gpointer user_dat
 	streaming(s);
 }
 
+/* A call on one of a slot's characteristics. */
+typedef struct {
+	Slot *slot;
+	uint16_t uuid16;
+	char *path;
+} CharCall;
+
+static CharCall *char_call_new(Slot *s, uint16_t uuid16, const char *path)
+{
+	CharCall *call = g_new0(CharCall, 1);
+
+	call->slot = s;
+	call->uuid16 = uuid16;
+	call->path = g_strdup(path);
+	return call;
+}
+
+static void char_call_free(CharCall *call)
+{
+	g_free(call->path);
+	g_free(call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CharCall, char_call_free)
+
 static void acquire_done(GObject *src, GAsyncResult *res, gpointer user_data)
 {
+	g_autoptr(CharCall) call = user_data;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GUnixFDList) fds = NULL;
 	g_autoptr(GVariant) ret = NULL;
@@ -328,10 +524,11 @@ static void acquire_done(GObject *src, GAsyncResult *res, gpointer user_data)
 	gint32 handle = -1;
 	guint16 mtu = 0;
 
-	ret = g_dbus_proxy_call_with_unix_fd_list_finish(G_DBUS_PROXY(src), &fds, res, &error);
+	ret = g_dbus_connection_call_with_unix_fd_list_finish(G_DBUS_CONNECTION(src), &fds, res,
+							      &error);
 	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 		return;
-	s = user_data;
+	s = call->slot;
 	if (ret)
 		g_variant_get(ret, "(hq)", &handle, &mtu);
 	if (ret && fds && handle >= 0 && handle < g_unix_fd_list_get_length(fds))
@@ -340,70 +537,67 @@ static void acquire_done(GObject *src, GAsyncResult *res, gpointer user_data)
 		/* some devices mis-advertise AcquireNotify: fall back to StartNotify */
 		g_debug("%s: AcquireNotify failed (%s), using StartNotify", s->address,
 			error ? error->message : "no descriptor");
-		s->notify_char = G_DBUS_PROXY(g_object_ref(src));
-		g_dbus_proxy_call(s->notify_char, "StartNotify", NULL, G_DBUS_CALL_FLAGS_NONE,
-				  CALL_TIMEOUT_MS, s->op, start_notify_done, s);
+		s->notify_path = g_steal_pointer(&call->path);
+		bluez_call(s->bz, s->notify_path, CHAR_IFACE, "StartNotify", NULL, NULL,
+			   CALL_TIMEOUT_MS, s->op, start_notify_done, s);
 		return;
 	}
 	g_unix_set_fd_nonblocking(s->fd, TRUE, NULL);
-	s->fd_source = g_unix_fd_add(s->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_notify_fd, s);
+	if (s->bz->fds)
+		s->fd_source = pacer_fd_set_add(s->bz->fds, s->fd, G_IO_IN, on_notify_fd, s);
+	else
+		s->fd_source = g_unix_fd_add(s->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_notify_fd, s);
+	if (!s->fd_source) {
+		slot_lost(s, "cannot watch the notification socket");
+		return;
+	}
 	g_debug("%s: notifications through an acquired socket, MTU %u", s->address, mtu);
 	streaming(s);
 }
 
 /* A read characteristic (location, feature, battery level): its value goes the same way. */
-typedef struct {
-	Slot *slot;
-	uint16_t uuid16;
-} ReadCtx;
-
 static void read_done(GObject *src, GAsyncResult *res, gpointer user_data)
 {
+	g_autoptr(CharCall) call = user_data;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) ret = g_dbus_proxy_call_finish(G_DBUS_PROXY(src), res, &error);
-	g_autofree ReadCtx *ctx = user_data;
+	g_autoptr(GVariant) ret =
+		g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &error);
 	g_autoptr(GVariant) bytes = NULL;
 
 	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 		return;
 	if (!ret) {
-		g_debug("%s: reading %04x failed, ignored: %s", ctx->slot->address, ctx->uuid16,
+		g_debug("%s: reading %04x failed, ignored: %s", call->slot->address, call->uuid16,
 			error->message);
 		return;
 	}
 	bytes = g_variant_get_child_value(ret, 0);
-	if (ctx->uuid16 == PACER_UUID_BATTERY_LEVEL && g_variant_n_children(bytes) > 0) {
+	if (call->uuid16 == PACER_UUID_BATTERY_LEVEL && g_variant_n_children(bytes) > 0) {
 		gsize n = 0;
 		const uint8_t *b = g_variant_get_fixed_array(bytes, &n, 1);
 
-		ctx->slot->battery = b[0];
+		call->slot->battery = b[0];
 	}
-	deliver_variant(ctx->slot, ctx->uuid16, bytes);
+	deliver_variant(call->slot, call->uuid16, bytes);
 }
 
 static void read_char(Slot *s, uint16_t uuid16)
 {
-	g_autoptr(GDBusProxy) ch = find_char(s->bz, s->device_path, uuid16);
-	ReadCtx *ctx;
+	const char *path = find_char(s->bz, s->device_path, uuid16);
 
-	if (!ch)
+	if (!path)
 		return;
-	ctx = g_new0(ReadCtx, 1);
-	ctx->slot = s;
-	ctx->uuid16 = uuid16;
-	g_dbus_proxy_call(ch, "ReadValue", g_variant_new_parsed("(@a{sv} {},)"),
-			  G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, s->op, read_done, ctx);
+	bluez_call(s->bz, path, CHAR_IFACE, "ReadValue", g_variant_new_parsed("(@a{sv} {},)"),
+		   G_VARIANT_TYPE("(ay)"), CALL_TIMEOUT_MS, s->op, read_done,
+		   char_call_new(s, uuid16, NULL));
 }
 
 static void read_battery(Slot *s)
 {
-	g_autoptr(GDBusProxy) battery = get_iface(s->bz, s->device_path, BATTERY_IFACE);
-	g_autoptr(GVariant) pct = NULL;
+	Device *dev = device_lookup(s->bz, s->device_path);
 
-	if (battery)
-		pct = g_dbus_proxy_get_cached_property(battery, "Percentage");
-	if (pct && g_variant_is_of_type(pct, G_VARIANT_TYPE_BYTE))
-		set_battery(s, g_variant_get_byte(pct));
+	if (dev && dev->battery >= 0)
+		set_battery(s, dev->battery);
 	else
 		read_char(s, PACER_UUID_BATTERY_LEVEL);
 }
@@ -415,20 +609,20 @@ static gboolean on_resolve_retry(gpointer user_data);
 /* Services resolved: find the measurement characteristic by UUID and subscribe. */
 static void subscribe(Slot *s)
 {
-	g_autoptr(GDBusProxy) ch = NULL;
+	const char *path = NULL;
 
 	if (s->bridged && !s->kind_known) {
 		/* the first of HR, RSC and treadmill measurements the sensor offers */
-		for (int k = PACER_SENSOR_HEART_RATE; k <= PACER_SENSOR_TREADMILL && !ch; k++) {
+		for (int k = PACER_SENSOR_HEART_RATE; k <= PACER_SENSOR_TREADMILL && !path; k++) {
 			slot_set_kind(s, (PacerSensorKind)k);
-			ch = find_char(s->bz, s->device_path, s->measurement);
+			path = find_char(s->bz, s->device_path, s->measurement);
 		}
-		s->kind_known = ch != NULL;
+		s->kind_known = path != NULL;
 	} else {
-		ch = find_char(s->bz, s->device_path, s->measurement);
+		path = find_char(s->bz, s->device_path, s->measurement);
 	}
 
-	if (!ch) {
+	if (!path) {
 		/* ServicesResolved can come before the objects are exported: wait a little */
 		if (++s->resolve_tries > RESOLVE_RETRIES) {
 			slot_lost(s, "the sensor offers no measurement characteristic");
@@ -440,9 +634,11 @@ static void subscribe(Slot *s)
 	}
 	read_char(s, s->feature);
 	read_battery(s);
-	g_dbus_proxy_call_with_unix_fd_list(ch, "AcquireNotify", g_variant_new_parsed("(@a{sv} {},)"),
-					    G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, s->op,
-					    acquire_done, s);
+	g_dbus_connection_call_with_unix_fd_list(
+		s->bz->bus, BLUEZ_NAME, path, CHAR_IFACE, "AcquireNotify",
+		g_variant_new_parsed("(@a{sv} {},)"), G_VARIANT_TYPE("(hq)"),
+		G_DBUS_CALL_FLAGS_NO_AUTO_START, CALL_TIMEOUT_MS, NULL, s->op, acquire_done,
+		char_call_new(s, s->measurement, path));
 }
 
 static gboolean on_resolve_retry(gpointer user_data)
@@ -457,12 +653,12 @@ static gboolean on_resolve_retry(gpointer user_data)
 
 static void check_resolved(Slot *s)
 {
-	g_autoptr(GDBusProxy) dev = get_iface(s->bz, s->device_path, DEVICE_IFACE);
+	Device *dev = device_lookup(s->bz, s->device_path);
 
 	if (s->state != SLOT_RESOLVING || !dev)
 		return;
-	if (prop_bool(dev, "Connected") && prop_bool(dev, "ServicesResolved") && !s->fd_source &&
-	    !s->notify_char && !s->timer) {
+	if (dev->connected && dev->services_resolved && !s->fd_source && !s->notify_path &&
+	    !s->timer) {
 		s->resolve_tries = 0;
 		subscribe(s);
 	}
@@ -471,7 +667,8 @@ static void check_resolved(Slot *s)
 static void connect_done(GObject *src, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) ret = g_dbus_proxy_call_finish(G_DBUS_PROXY(src), res, &error);
+	g_autoptr(GVariant) ret =
+		g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &error);
 	Slot *s;
 
 	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -487,21 +684,19 @@ static void connect_done(GObject *src, GAsyncResult *res, gpointer user_data)
 	evaluate(s->bz); /* discovery may resume for the other slots */
 }
 
-static void slot_connect(Slot *s, GDBusProxy *dev)
+static void slot_connect(Slot *s, const Device *dev)
 {
-	g_autofree char *address = prop_string(dev, "Address");
-
 	g_free(s->device_path);
-	s->device_path = g_strdup(g_dbus_proxy_get_object_path(dev));
-	g_strlcpy(s->address, address ? address : "", sizeof(s->address));
+	s->device_path = g_strdup(dev->path);
+	g_strlcpy(s->address, dev->address, sizeof(s->address));
 	for (char *p = s->address; *p; p++)
 		*p = g_ascii_toupper(*p);
 	g_free(s->name);
-	s->name = prop_string(dev, "Alias");
-	s->rssi = prop_rssi(dev);
+	s->name = g_strdup(dev->alias);
+	s->rssi = dev->rssi;
 	s->resolve_tries = 0;
 	slot_new_op(s);
-	if (prop_bool(dev, "Connected")) {
+	if (dev->connected) {
 		/* still connected from before (bluetoothd keeps links when clients die) */
 		s->state = SLOT_RESOLVING;
 		check_resolved(s);
@@ -510,14 +705,14 @@ static void slot_connect(Slot *s, GDBusProxy *dev)
 	s->state = SLOT_CONNECTING;
 	g_message("%s: connecting to '%s' (%s)", slot_label(s), s->name ? s->name : "",
 		  s->address);
-	g_dbus_proxy_call(dev, "Connect", NULL, G_DBUS_CALL_FLAGS_NONE, CONNECT_TIMEOUT_MS, s->op,
-			  connect_done, s);
+	bluez_call(s->bz, s->device_path, DEVICE_IFACE, "Connect", NULL, NULL, CONNECT_TIMEOUT_MS,
+		   s->op, connect_done, s);
 }
 
 static gboolean on_backoff(gpointer user_data)
 {
 	Slot *s = user_data;
-	g_autoptr(GDBusProxy) dev = get_iface(s->bz, s->device_path, DEVICE_IFACE);
+	Device *dev = device_lookup(s->bz, s->device_path);
 
 	s->timer = 0;
 	if (dev && on_our_adapter(s->bz, dev)) {
@@ -554,7 +749,8 @@ static void slot_lost(Slot *s, const char *why)
 static void discovery_done(GObject *src, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) ret = g_dbus_proxy_call_finish(G_DBUS_PROXY(src), res, &error);
+	g_autoptr(GVariant) ret =
+		g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &error);
 	PacerBluez *bz;
 
 	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -568,16 +764,16 @@ static void discovery_done(GObject *src, GAsyncResult *res, gpointer user_data)
 
 static void set_discovery(PacerBluez *bz, gboolean on)
 {
-	g_autoptr(GDBusProxy) adapter = get_iface(bz, bz->adapter_path, ADAPTER_IFACE);
 	GVariantBuilder filter;
 
-	if (!adapter || bz->discovery_pending || bz->discovering == on)
+	if (!bz->adapter_path || !g_hash_table_contains(bz->adapters, bz->adapter_path) ||
+	    bz->discovery_pending || bz->discovering == on)
 		return;
 	bz->discovering = on;
 	bz->discovery_pending = TRUE;
 	if (!on) {
-		g_dbus_proxy_call(adapter, "StopDiscovery", NULL, G_DBUS_CALL_FLAGS_NONE,
-				  CALL_TIMEOUT_MS, bz->cancellable, discovery_done, bz);
+		bluez_call(bz, bz->adapter_path, ADAPTER_IFACE, "StopDiscovery", NULL, NULL,
+			   CALL_TIMEOUT_MS, bz->cancellable, discovery_done, bz);
 		return;
 	}
 	g_variant_builder_init(&filter, G_VARIANT_TYPE("a{sv}"));
@@ -586,45 +782,43 @@ static void set_discovery(PacerBluez *bz, gboolean on)
 			      g_variant_new_parsed("['0000180d-0000-1000-8000-00805f9b34fb', "
 						   "'00001814-0000-1000-8000-00805f9b34fb', "
 						   "'00001826-0000-1000-8000-00805f9b34fb']"));
-	g_dbus_proxy_call(adapter, "SetDiscoveryFilter", g_variant_new("(a{sv})", &filter),
-			  G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, bz->cancellable, NULL, NULL);
-	/* calls on one proxy are delivered in order: the filter is set first */
-	g_dbus_proxy_call(adapter, "StartDiscovery", NULL, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
-			  bz->cancellable, discovery_done, bz);
+	bluez_call(bz, bz->adapter_path, ADAPTER_IFACE, "SetDiscoveryFilter",
+		   g_variant_new("(a{sv})", &filter), NULL, CALL_TIMEOUT_MS, bz->cancellable, NULL,
+		   NULL);
+	/* calls on one connection are delivered in order: the filter is set first */
+	bluez_call(bz, bz->adapter_path, ADAPTER_IFACE, "StartDiscovery", NULL, NULL,
+		   CALL_TIMEOUT_MS, bz->cancellable, discovery_done, bz);
 	g_message("discovering heart-rate, RSC and fitness machine sensors");
 }
 
 /* The device a slot should use now: its configured address, or the strongest candidate. */
-static GDBusProxy *choose_device(PacerBluez *bz, Slot *s, gboolean *ret_candidates)
+static Device *choose_device(PacerBluez *bz, Slot *s, gboolean *ret_candidates)
 {
 	const PacerBluezSlotConfig *sc = &s->want;
-	g_autolist(GDBusObject) objects = g_dbus_object_manager_get_objects(bz->manager);
-	GDBusProxy *best = NULL;
+	Device *best = NULL;
 	int best_rssi = G_MININT;
+	GHashTableIter iter;
+	gpointer value;
 
 	*ret_candidates = FALSE;
-	for (GList *l = objects; l; l = l->next) {
-		g_autoptr(GDBusInterface) iface = g_dbus_object_get_interface(l->data, DEVICE_IFACE);
-		GDBusProxy *dev = iface ? G_DBUS_PROXY(iface) : NULL;
-		g_autofree char *address = dev ? prop_string(dev, "Address") : NULL;
+	g_hash_table_iter_init(&iter, bz->devices);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		Device *dev = value;
 		int rssi;
 
-		if (!dev || !on_our_adapter(bz, dev) || slot_uses_device(bz, g_dbus_proxy_get_object_path(dev)))
+		if (!on_our_adapter(bz, dev) || slot_uses_device(bz, dev->path))
 			continue;
 		if (!sc->auto_pick) {
-			if (address && g_ascii_strcasecmp(address, sc->address) == 0) {
-				g_clear_object(&best);
-				return G_DBUS_PROXY(g_steal_pointer(&iface));
-			}
+			if (dev->address[0] && g_ascii_strcasecmp(dev->address, sc->address) == 0)
+				return dev;
 			continue;
 		}
-		if (!device_offers(dev, s->service))
+		if (!device_offers(dev, s->kind))
 			continue;
 		*ret_candidates = TRUE;
-		rssi = prop_rssi(dev) != 0 ? prop_rssi(dev) : -127;
+		rssi = dev->rssi != 0 ? dev->rssi : -127;
 		if (rssi > best_rssi) {
-			g_clear_object(&best);
-			best = G_DBUS_PROXY(g_steal_pointer(&iface));
+			best = dev;
 			best_rssi = rssi;
 		}
 	}
@@ -643,20 +837,18 @@ static gboolean on_pick_window(gpointer user_data)
 
 static void choose_adapter(PacerBluez *bz)
 {
-	g_autolist(GDBusObject) objects = g_dbus_object_manager_get_objects(bz->manager);
+	GHashTableIter iter;
+	gpointer value;
 
-	for (GList *l = objects; l; l = l->next) {
-		const char *path = g_dbus_object_get_object_path(l->data);
-		g_autoptr(GDBusInterface) iface = g_dbus_object_get_interface(l->data, ADAPTER_IFACE);
-		g_autofree char *base = g_path_get_basename(path);
+	g_hash_table_iter_init(&iter, bz->adapters);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		const Adapter *a = value;
+		g_autofree char *base = g_path_get_basename(a->path);
 
-		if (!iface)
+		if (bz->cfg.adapter ? g_strcmp0(base, bz->cfg.adapter) != 0 : !a->powered)
 			continue;
-		if (bz->cfg.adapter ? g_strcmp0(base, bz->cfg.adapter) != 0
-				    : !prop_bool(G_DBUS_PROXY(iface), "Powered"))
-			continue;
-		bz->adapter_path = g_strdup(path);
-		g_message("using adapter %s", path);
+		bz->adapter_path = g_strdup(a->path);
+		g_message("using adapter %s", a->path);
 		return;
 	}
 }
@@ -665,7 +857,7 @@ static void evaluate(PacerBluez *bz)
 {
 	gboolean want_discovery = FALSE, connecting = FALSE;
 
-	if (!bz->manager)
+	if (!bz->loaded)
 		return;
 	if (!bz->adapter_path)
 		choose_adapter(bz);
@@ -674,7 +866,7 @@ static void evaluate(PacerBluez *bz)
 	for (guint i = 0; i < bz->slots->len; i++) {
 		Slot *s = SLOT(bz, i);
 		const PacerBluezSlotConfig *sc = &s->want;
-		g_autoptr(GDBusProxy) dev = NULL;
+		Device *dev;
 		gboolean candidates = FALSE;
 
 		if (!sc->enabled || s->state != SLOT_IDLE) {
@@ -711,20 +903,24 @@ static Slot *slot_for_device(PacerBluez *bz, const char *path)
 static Slot *slot_for_char(PacerBluez *bz, const char *path)
 {
 	for (guint i = 0; i < bz->slots->len; i++) {
-		GDBusProxy *ch = SLOT(bz, i)->notify_char;
-
-		if (ch && g_strcmp0(g_dbus_proxy_get_object_path(ch), path) == 0)
+		if (g_strcmp0(SLOT(bz, i)->notify_path, path) == 0)
 			return SLOT(bz, i);
 	}
 	return NULL;
 }
 
-static void device_changed(PacerBluez *bz, GDBusProxy *dev, GVariant *changed)
+static void device_changed(PacerBluez *bz, const char *path, GVariant *changed,
+			   const char *const *invalidated)
 {
-	Slot *s = slot_for_device(bz, g_dbus_proxy_get_object_path(dev));
+	Device *dev = device_lookup(bz, path);
+	Slot *s = slot_for_device(bz, path);
 	gboolean flag;
 	gint16 rssi;
 
+	if (!dev)
+		return;
+	device_update(dev, changed);
+	device_invalidate(dev, invalidated);
 	if (!s) {
 		evaluate(bz); /* a new RSSI or UUIDs: a candidate may have appeared */
 		return;
@@ -740,58 +936,77 @@ static void device_changed(PacerBluez *bz, GDBusProxy *dev, GVariant *changed)
 		check_resolved(s);
 }
 
-static void on_properties_changed(GDBusObjectManagerClient *manager, GDBusObjectProxy *object,
-				  GDBusProxy *iface, GVariant *changed, const char *const *invalidated,
+static void battery_changed(PacerBluez *bz, const char *path, GVariant *changed)
+{
+	Device *dev = device_lookup(bz, path);
+	Slot *s = slot_for_device(bz, path);
+	guint8 pct;
+
+	if (dev)
+		battery_update(dev, changed);
+	if (s && g_variant_lookup(changed, "Percentage", "y", &pct) && s->state == SLOT_STREAMING)
+		set_battery(s, pct);
+}
+
+static void on_properties_changed(GDBusConnection *bus, const char *sender, const char *path,
+				  const char *iface, const char *member, GVariant *params,
 				  gpointer user_data)
 {
 	PacerBluez *bz = user_data;
-	const char *name = g_dbus_proxy_get_interface_name(iface);
-	const char *path = g_dbus_proxy_get_object_path(iface);
+	g_autoptr(GVariant) changed = NULL;
+	g_autofree const char **invalidated = NULL;
+	const char *name;
+	Adapter *a;
 	Slot *s;
 
-	if (g_strcmp0(name, DEVICE_IFACE) == 0) {
-		device_changed(bz, iface, changed);
-	} else if (g_strcmp0(name, CHAR_IFACE) == 0 && (s = slot_for_char(bz, path))) {
-		g_autoptr(GVariant) value = g_variant_lookup_value(changed, "Value", G_VARIANT_TYPE_BYTESTRING);
+	if (g_strcmp0(sender, bz->owner) != 0 ||
+	    !g_variant_is_of_type(params, G_VARIANT_TYPE("(sa{sv}as)")))
+		return;
+	g_variant_get(params, "(&s@a{sv}^a&s)", &name, &changed, &invalidated);
+	if (g_str_equal(name, CHAR_IFACE)) {
+		g_autoptr(GVariant) value = NULL;
 
-		if (value && s->state == SLOT_STREAMING)
+		s = slot_for_char(bz, path);
+		if (s && s->state == SLOT_STREAMING)
+			value = g_variant_lookup_value(changed, "Value", G_VARIANT_TYPE_BYTESTRING);
+		if (value)
 			deliver_variant(s, s->measurement, value);
-	} else if (g_strcmp0(name, BATTERY_IFACE) == 0 && (s = slot_for_device(bz, path))) {
-		guint8 pct;
-
-		if (g_variant_lookup(changed, "Percentage", "y", &pct) && s->state == SLOT_STREAMING)
-			set_battery(s, pct);
-	} else if (g_strcmp0(name, ADAPTER_IFACE) == 0) {
+	} else if (g_str_equal(name, DEVICE_IFACE)) {
+		device_changed(bz, path, changed, invalidated);
+	} else if (g_str_equal(name, BATTERY_IFACE)) {
+		battery_changed(bz, path, changed);
+	} else if (g_str_equal(name, ADAPTER_IFACE) &&
+		   (a = g_hash_table_lookup(bz->adapters, path))) {
+		g_variant_lookup(changed, "Powered", "b", &a->powered);
 		evaluate(bz);
 	}
 }
 
-static void on_object_added(GDBusObjectManager *manager, GDBusObject *object, gpointer user_data)
+static void interfaces_added(PacerBluez *bz, GVariant *params)
 {
-	evaluate(user_data);
-}
+	g_autoptr(GVariant) ifaces = NULL;
+	const char *path;
+	Device *dev;
+	Slot *s;
+	uint16_t uuid16;
 
-static void on_interface_added(GDBusObjectManager *manager, GDBusObject *object,
-			       GDBusInterface *iface, gpointer user_data)
-{
-	PacerBluez *bz = user_data;
-	const char *path = g_dbus_object_get_object_path(object);
-	Slot *battery_slot = slot_for_device(bz, path);
+	g_variant_get(params, "(&o@a{sa{sv}})", &path, &ifaces);
+	object_update(bz, path, ifaces);
 
 	/* bluetoothd adds Battery1 after ServicesResolved: read it when it comes */
-	if (battery_slot && battery_slot->state == SLOT_STREAMING &&
-	    g_strcmp0(g_dbus_proxy_get_interface_name(G_DBUS_PROXY(iface)), BATTERY_IFACE) == 0) {
-		g_autoptr(GVariant) pct = g_dbus_proxy_get_cached_property(G_DBUS_PROXY(iface), "Percentage");
+	s = slot_for_device(bz, path);
+	dev = device_lookup(bz, path);
+	if (s && s->state == SLOT_STREAMING && dev && dev->battery >= 0 &&
+	    has_iface(ifaces, BATTERY_IFACE))
+		set_battery(s, dev->battery);
 
-		if (pct && g_variant_is_of_type(pct, G_VARIANT_TYPE_BYTE))
-			set_battery(battery_slot, g_variant_get_byte(pct));
-	}
-	/* the characteristics may come after ServicesResolved */
-	for (guint i = 0; i < bz->slots->len; i++) {
-		Slot *s = SLOT(bz, i);
-
-		if (s->device_path && g_str_has_prefix(path, s->device_path) && s->state == SLOT_RESOLVING &&
-		    s->timer) {
+	/* the measurement characteristic may come after ServicesResolved */
+	uuid16 = GPOINTER_TO_UINT(g_hash_table_lookup(bz->characteristics, path));
+	for (guint i = 0; i < bz->slots->len && is_measurement(uuid16); i++) {
+		s = SLOT(bz, i);
+		if (s->device_path && g_str_has_prefix(path, s->device_path) &&
+		    s->state == SLOT_RESOLVING && s->timer &&
+		    (uuid16 == s->measurement || !s->kind_known)) {
 			g_clear_handle_id(&s->timer, g_source_remove);
 			subscribe(s);
 		}
@@ -799,13 +1014,11 @@ static void on_interface_added(GDBusObjectManager *manager, GDBusObject *object,
 	evaluate(bz);
 }
 
-static void on_object_removed(GDBusObjectManager *manager, GDBusObject *object,
-			      gpointer user_data)
+static void device_removed(PacerBluez *bz, const char *path)
 {
-	PacerBluez *bz = user_data;
-	const char *path = g_dbus_object_get_object_path(object);
 	Slot *s = slot_for_device(bz, path);
 
+	g_hash_table_remove(bz->devices, path);
 	if (s) {
 		gboolean streaming = s->state == SLOT_STREAMING;
 
@@ -813,26 +1026,102 @@ static void on_object_removed(GDBusObjectManager *manager, GDBusObject *object,
 		if (streaming)
 			g_message("%s: device removed", slot_label(s));
 	}
-	if (g_strcmp0(path, bz->adapter_path) == 0) {
-		g_message("adapter %s removed", path);
-		for (guint i = 0; i < bz->slots->len; i++)
-			slot_forget(SLOT(bz, i));
-		g_clear_pointer(&bz->adapter_path, g_free);
-		bz->discovering = FALSE;
+}
+
+static void adapter_removed(PacerBluez *bz, const char *path)
+{
+	g_hash_table_remove(bz->adapters, path);
+	if (g_strcmp0(path, bz->adapter_path) != 0)
+		return;
+	g_message("adapter %s removed", path);
+	for (guint i = 0; i < bz->slots->len; i++)
+		slot_forget(SLOT(bz, i));
+	g_clear_pointer(&bz->adapter_path, g_free);
+	bz->discovering = FALSE;
+}
+
+static void interfaces_removed(PacerBluez *bz, GVariant *params)
+{
+	g_autofree const char **ifaces = NULL;
+	const char *path;
+	Device *dev;
+
+	g_variant_get(params, "(&o^a&s)", &path, &ifaces);
+	for (size_t i = 0; ifaces[i]; i++) {
+		if (g_str_equal(ifaces[i], DEVICE_IFACE))
+			device_removed(bz, path);
+		else if (g_str_equal(ifaces[i], ADAPTER_IFACE))
+			adapter_removed(bz, path);
+		else if (g_str_equal(ifaces[i], CHAR_IFACE))
+			g_hash_table_remove(bz->characteristics, path);
+		else if (g_str_equal(ifaces[i], BATTERY_IFACE) && (dev = device_lookup(bz, path)))
+			dev->battery = -1;
 	}
 	evaluate(bz);
 }
 
-static void on_name_owner(GObject *manager, GParamSpec *pspec, gpointer user_data)
+static void on_object_manager_signal(GDBusConnection *bus, const char *sender, const char *path,
+				     const char *iface, const char *member, GVariant *params,
+				     gpointer user_data)
 {
 	PacerBluez *bz = user_data;
-	g_autofree char *owner = g_dbus_object_manager_client_get_name_owner(G_DBUS_OBJECT_MANAGER_CLIENT(manager));
 
-	if (owner) {
-		g_message("bluetoothd is running");
-		evaluate(bz);
+	if (g_strcmp0(sender, bz->owner) != 0)
 		return;
+	if (g_str_equal(member, "InterfacesAdded") &&
+	    g_variant_is_of_type(params, G_VARIANT_TYPE("(oa{sa{sv}})")))
+		interfaces_added(bz, params);
+	else if (g_str_equal(member, "InterfacesRemoved") &&
+		 g_variant_is_of_type(params, G_VARIANT_TYPE("(oas)")))
+		interfaces_removed(bz, params);
+}
+
+static void objects_loaded(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) ret =
+		g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &error);
+	g_autoptr(GVariantIter) objects = NULL;
+	PacerBluez *bz;
+	const char *path;
+	GVariant *ifaces;
+
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		return;
+	bz = user_data;
+	if (!ret) {
+		g_warning("cannot list bluetoothd's objects, ignored: %s", error->message);
+	} else {
+		/* copies of what we use: the reply goes as soon as it is read */
+		g_variant_get(ret, "(a{oa{sa{sv}}})", &objects);
+		while (g_variant_iter_loop(objects, "{&o@a{sa{sv}}}", &path, &ifaces))
+			object_update(bz, path, ifaces);
 	}
+	bz->loaded = TRUE;
+	evaluate(bz);
+}
+
+static void on_bluez_appeared(GDBusConnection *bus, const char *name, const char *owner,
+			      gpointer user_data)
+{
+	PacerBluez *bz = user_data;
+
+	g_message("bluetoothd is running");
+	g_free(bz->owner);
+	bz->owner = g_strdup(owner);
+	g_cancellable_cancel(bz->load);
+	g_clear_object(&bz->load);
+	bz->load = g_cancellable_new();
+	/* the signals are subscribed already: nothing between this reply and them is missed */
+	g_dbus_connection_call(bz->bus, owner, "/", OM_IFACE, "GetManagedObjects", NULL,
+			       G_VARIANT_TYPE("(a{oa{sa{sv}}})"), G_DBUS_CALL_FLAGS_NONE, -1,
+			       bz->load, objects_loaded, bz);
+}
+
+static void on_bluez_vanished(GDBusConnection *bus, const char *name, gpointer user_data)
+{
+	PacerBluez *bz = user_data;
+
 	g_message("bluetoothd went away: dropping every sensor until it is back");
 	for (guint i = 0; i < bz->slots->len; i++)
 		slot_forget(SLOT(bz, i));
@@ -841,30 +1130,39 @@ static void on_name_owner(GObject *manager, GParamSpec *pspec, gpointer user_dat
 	bz->pick_ready = FALSE;
 	bz->discovering = FALSE;
 	bz->discovery_pending = FALSE;
+	g_clear_pointer(&bz->owner, g_free);
+	g_cancellable_cancel(bz->load);
+	g_clear_object(&bz->load);
+	bz->loaded = FALSE;
+	g_hash_table_remove_all(bz->adapters);
+	g_hash_table_remove_all(bz->devices);
+	g_hash_table_remove_all(bz->characteristics);
 }
 
-static void manager_ready(GObject *src, GAsyncResult *res, gpointer user_data)
+static void bus_ready(GObject *src, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(GError) error = NULL;
-	GDBusObjectManager *manager = g_dbus_object_manager_client_new_for_bus_finish(res, &error);
+	GDBusConnection *bus = g_bus_get_finish(res, &error);
 	PacerBluez *bz;
 
 	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 		return;
 	bz = user_data;
-	if (!manager) {
+	if (!bus) {
 		g_warning("cannot watch bluetoothd on the system bus, running without sensors: %s",
 			  error->message);
 		return;
 	}
-	bz->manager = manager;
-	g_signal_connect(manager, "object-added", G_CALLBACK(on_object_added), bz);
-	g_signal_connect(manager, "object-removed", G_CALLBACK(on_object_removed), bz);
-	g_signal_connect(manager, "interface-added", G_CALLBACK(on_interface_added), bz);
-	g_signal_connect(manager, "interface-proxy-properties-changed",
-			 G_CALLBACK(on_properties_changed), bz);
-	g_signal_connect(manager, "notify::name-owner", G_CALLBACK(on_name_owner), bz);
-	on_name_owner(G_OBJECT(manager), NULL, bz);
+	bz->bus = bus;
+	/* two match rules for every object: subscribed before GetManagedObjects is called */
+	bz->om_subscription = g_dbus_connection_signal_subscribe(
+		bus, BLUEZ_NAME, OM_IFACE, NULL, "/", NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+		on_object_manager_signal, bz, NULL);
+	bz->props_subscription = g_dbus_connection_signal_subscribe(
+		bus, BLUEZ_NAME, PROPS_IFACE, "PropertiesChanged", NULL, BLUEZ_NAME,
+		G_DBUS_SIGNAL_FLAGS_MATCH_ARG0_NAMESPACE, on_properties_changed, bz, NULL);
+	bz->watch = g_bus_watch_name_on_connection(bus, BLUEZ_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+						   on_bluez_appeared, on_bluez_vanished, bz, NULL);
 }
 
 /* ---- life cycle ---- */
@@ -918,7 +1216,13 @@ PacerBluez *pacer_bluez_new(const PacerBluezConfig *config, const PacerBluezCall
 	bz->cb = *callbacks;
 	bz->user_data = user_data;
 	bz->cancellable = g_cancellable_new();
+	bz->adapters = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, adapter_free);
+	bz->devices = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, device_free);
+	bz->characteristics = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	bz->slots = g_ptr_array_new_with_free_func(slot_free);
+	bz->fds = pacer_fd_set_new(NULL);
+	if (!bz->fds)
+		g_warning("epoll: %s; each sensor socket is polled on its own", g_strerror(errno));
 	for (guint i = 0; i < PACER_BLUEZ_N_SLOTS; i++)
 		g_ptr_array_add(bz->slots, slot_new(bz, &config->slots[i], FALSE, (PacerSensorKind)i));
 	add_bridged(bz, config);
@@ -927,20 +1231,15 @@ PacerBluez *pacer_bluez_new(const PacerBluezConfig *config, const PacerBluezCall
 
 void pacer_bluez_start(PacerBluez *bz)
 {
-	g_dbus_object_manager_client_new_for_bus(G_BUS_TYPE_SYSTEM,
-						 G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START,
-						 BLUEZ_NAME, "/", NULL, NULL, NULL, bz->cancellable,
-						 manager_ready, bz);
+	g_bus_get(G_BUS_TYPE_SYSTEM, bz->cancellable, bus_ready, bz);
 }
 
 /* Lets a slot's sensor go (bluetoothd keeps links when a client goes away). */
 static void slot_release(Slot *s)
 {
-	g_autoptr(GDBusProxy) dev = get_iface(s->bz, s->device_path, DEVICE_IFACE);
-
-	if (dev && s->state != SLOT_IDLE)
-		g_dbus_proxy_call(dev, "Disconnect", NULL, G_DBUS_CALL_FLAGS_NONE, 1000, NULL, NULL,
-				  NULL);
+	if (device_lookup(s->bz, s->device_path) && s->state != SLOT_IDLE)
+		bluez_call(s->bz, s->device_path, DEVICE_IFACE, "Disconnect", NULL, NULL, 1000,
+			   NULL, NULL, NULL);
 }
 
 void pacer_bluez_free(PacerBluez *bz)
@@ -952,13 +1251,22 @@ void pacer_bluez_free(PacerBluez *bz)
 	for (guint i = 0; i < bz->slots->len; i++)
 		slot_release(SLOT(bz, i));
 	g_ptr_array_unref(bz->slots);
+	g_clear_pointer(&bz->fds, pacer_fd_set_free);
 	g_cancellable_cancel(bz->cancellable);
 	g_clear_object(&bz->cancellable);
 	g_clear_handle_id(&bz->pick_timer, g_source_remove);
-	if (bz->manager) {
-		g_signal_handlers_disconnect_by_data(bz->manager, bz);
-		g_clear_object(&bz->manager);
+	g_clear_handle_id(&bz->watch, g_bus_unwatch_name);
+	if (bz->bus) {
+		g_dbus_connection_signal_unsubscribe(bz->bus, bz->om_subscription);
+		g_dbus_connection_signal_unsubscribe(bz->bus, bz->props_subscription);
+		g_clear_object(&bz->bus);
 	}
+	g_cancellable_cancel(bz->load);
+	g_clear_object(&bz->load);
+	g_clear_pointer(&bz->owner, g_free);
+	g_hash_table_unref(bz->adapters);
+	g_hash_table_unref(bz->devices);
+	g_hash_table_unref(bz->characteristics);
 	g_free(bz->adapter_path);
 	g_free(bz->cfg.adapter);
 	g_free(bz);

@@ -13,6 +13,9 @@
  * AcquireNotify (StartNotify and PropertiesChanged on Value as the fallback),
  * reads the feature and location characteristics and the battery, and
  * reconnects after a link loss with a backoff of 1, 2, 4 ... 30 s.
+ * Of bluetoothd's objects it keeps only the few properties it uses, copied out
+ * of one GetManagedObjects per appearance of bluetoothd and of the
+ * InterfacesAdded, InterfacesRemoved and PropertiesChanged signals after it.
  * Everything is asynchronous on the thread-default main context.
  */
 
