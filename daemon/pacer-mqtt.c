@@ -15,6 +15,7 @@
 #include "pacer-gatt-json.h"
 #include "pacer-json.h"
 #include "pacer-mqtt-payload.h"
+#include "pacer-mqtt-raw.h"
 
 #ifndef PACER_VERSION
 #define PACER_VERSION "unknown"
@@ -196,6 +197,7 @@ struct _PacerMqtt {
 	Msg *metrics;		   /* the latest metrics while the broker is away */
 	guint64 dropped_events, dropped_metrics, dropped_raw, connects;
 	GHashTable *raw_topics; /* address -> base/raw/<address> */
+	PacerMqttRaw *raw_link; /* raw values' own connection (tcp:// brokers), or NULL */
 	guint64 drops_at_connect; /* dropped_* when the last connection started */
 	guint64 drops_published;  /* dropped_* in the last status/detail */
 	gboolean drop_warned;	  /* the queue-full warning of this outage was logged */
@@ -679,7 +681,8 @@ static void publish_detail(PacerMqtt *m)
 {
 	PacerMqttDetail d = {.version = PACER_VERSION, .queue_size = m->queue_size,
 			     .queued = queued(m), .dropped_events = m->dropped_events,
-			     .dropped_metrics = m->dropped_metrics, .dropped_raw = m->dropped_raw,
+			     .dropped_metrics = m->dropped_metrics,
+			     .dropped_raw = m->dropped_raw + pacer_mqtt_raw_get_lost(m->raw_link),
 			     .connects = m->connects};
 	char buf[1024];
 
@@ -741,8 +744,9 @@ static void publish_metrics(PacerMqtt *m, const PacerMetricsSnapshot *s, const P
 /* ---- raw values ---- */
 
 /*
- * Every value as it comes, decoded, QoS 0: sent at once (no queue, no
- * copy of our own: Paho copies), or dropped and counted while the broker is
+ * Every value as it comes, decoded, QoS 0: sent at once on the raw link
+ * (pacer-mqtt-raw.h), or through Paho while that one connects or where it
+ * cannot serve (TLS, WebSockets); dropped and counted while the broker is
  * away. Live values are worth nothing later.
  */
 static void on_value(const char *address, PacerSensorKind kind, uint16_t uuid16,
@@ -776,6 +780,17 @@ static void on_value(const char *address, PacerSensorKind kind, uint16_t uuid16,
 		g_debug("mqtt: a raw %04x value of %s did not fit, not sent", uuid16, address);
 		m->dropped_raw++;
 		return;
+	}
+	if (m->raw_link) {
+		switch (pacer_mqtt_raw_publish(m->raw_link, topic, strlen(topic), buf, (gsize)len)) {
+		case PACER_MQTT_RAW_SENT:
+			return;
+		case PACER_MQTT_RAW_DROPPED:
+			m->dropped_raw++;
+			return;
+		case PACER_MQTT_RAW_NOT_CONNECTED:
+			break; /* connecting, or refused: Paho takes it meanwhile */
+		}
 	}
 	pm.payload = buf;
 	pm.payloadlen = len;
@@ -970,6 +985,8 @@ static void connection_down(PacerMqtt *m)
 	Msg *msg;
 
 	m->state = STATE_DISCONNECTED;
+	if (m->raw_link)
+		pacer_mqtt_raw_set_allowed(m->raw_link, FALSE);
 	while ((msg = g_queue_pop_tail(&m->inflight))) {
 		if (++msg->attempts >= MAX_ATTEMPTS && msg->failed) {
 			g_warning("mqtt: a message on '%s' failed %u times, dropped", msg->topic,
@@ -1003,7 +1020,8 @@ static void subscribe_commands(PacerMqtt *m)
  * Paho leaves Nagle's algorithm on: a small QoS 0 message written while a
  * QoS 1 message waits for the broker's (delayed) ACK sits in the kernel for
  * up to 40 ms. Paho does not hand out its socket, so after connecting we
- * switch Nagle off on our TCP sockets: pacerd has no other TCP connection.
+ * switch Nagle off on our TCP sockets: pacerd's other TCP connection, the
+ * raw link, wants it off as well.
  */
 static void no_delay(void)
 {
@@ -1054,6 +1072,8 @@ static void on_connected(PacerMqtt *m)
 	update_workout_now(m, TRUE);
 	update_sensors(m, TRUE);
 	m->state = STATE_CONNECTED;
+	if (m->raw_link)
+		pacer_mqtt_raw_set_allowed(m->raw_link, TRUE);
 	pump(m);
 }
 
@@ -1317,6 +1337,24 @@ static void copy_config(PacerMqtt *m, const PacerConfig *c)
 	m->cmd_prefix = g_strdup_printf("%s/cmd/", m->base);
 }
 
+/* Raw values' own connection where it can serve the broker; Paho elsewhere. */
+static void start_raw_link(PacerMqtt *m)
+{
+	g_autofree char *client_id = g_strconcat(m->client_id, "-raw", NULL);
+	g_autoptr(GError) error = NULL;
+
+	if (!pacer_mqtt_raw_supports_uri(m->uri)) {
+		g_message("mqtt: raw values go through the MQTT library on '%s': their own "
+			  "connection serves tcp:// and mqtt:// only",
+			  m->uri);
+		return;
+	}
+	m->raw_link = pacer_mqtt_raw_new(m->uri, client_id, m->username, m->password, KEEPALIVE_S,
+					 &error);
+	if (!m->raw_link)
+		g_warning("%s; raw values go through the MQTT library", error->message);
+}
+
 PacerMqtt *pacer_mqtt_new(PacerDaemon *daemon, GError **error)
 {
 	g_autoptr(PacerMqtt) m = g_new0(PacerMqtt, 1);
@@ -1349,6 +1387,8 @@ PacerMqtt *pacer_mqtt_new(PacerDaemon *daemon, GError **error)
 			    "mqtt: cannot set the MQTT callbacks (Paho error %d)", rc);
 		return NULL;
 	}
+	if (m->raw)
+		start_raw_link(m);
 	pacer_daemon_add_event_sink(daemon, on_event, m);
 	pacer_daemon_add_tick_sink(daemon, on_tick, m);
 	pacer_daemon_add_sensors_sink(daemon, on_sensors_changed, m);
@@ -1417,6 +1457,7 @@ void pacer_mqtt_free(PacerMqtt *m)
 		return;
 	m->closing = TRUE;
 	g_clear_handle_id(&m->reconnect_source, g_source_remove);
+	g_clear_pointer(&m->raw_link, pacer_mqtt_raw_free);
 	if (m->client && m->state == STATE_CONNECTED)
 		say_goodbye(m);
 	else if (m->client && queued(m) > 0)

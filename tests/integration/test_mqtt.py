@@ -223,7 +223,12 @@ class Proxy:
     freeze(), pacerd's packets stop at the relay (the broker never sees
     them) while the broker's answers still flow; drop() then ends the
     connection. The QoS 1 messages held were in flight for pacerd: sent,
-    never acknowledged.'''
+    never acknowledged.
+
+    It also tells pacerd's connections apart by the client id of their
+    CONNECT: it records each PUBLISH's topic with the client id
+    (publishes()), refuses the client ids in `refused` with CONNACK 5 (not
+    authorised), and drops one client's connection alone (drop_client()).'''
 
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
@@ -239,6 +244,10 @@ class Proxy:
         self.pubacks = 0          # PUBACK that reached pacerd
         self.connections = []
         self.accepted = 0
+        self.refused = set()      # client ids answered with CONNACK 5
+        self.connects = []        # client ids of every CONNECT, in order
+        self.published = []       # (client id, topic) of every PUBLISH forwarded
+        self.clients = {}         # client id -> its latest (down, up)
         threading.Thread(target=self._accept, daemon=True).start()
 
     @staticmethod
@@ -271,10 +280,52 @@ class Proxy:
             with self.lock:
                 self.connections.append((down, up))
                 self.accepted += 1
-            threading.Thread(target=self._pump, args=(down, up, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(up, down, False), daemon=True).start()
+            conn = {'client_id': None, 'pair': (down, up)}
+            threading.Thread(target=self._pump, args=(down, up, True, conn), daemon=True).start()
+            threading.Thread(target=self._pump, args=(up, down, False, conn), daemon=True).start()
 
-    def _pump(self, src, dst, from_pacerd):
+    @staticmethod
+    def _string_at(p, i):
+        n = p[i] << 8 | p[i + 1]
+        return p[i + 2:i + 2 + n].decode('utf-8', 'replace')
+
+    @staticmethod
+    def _body(p):
+        '''The offset of what follows the fixed header.'''
+        i = 1
+        while p[i] & 0x80:
+            i += 1
+        return i + 1
+
+    def _inspect(self, p, conn):
+        '''False when the packet must not go on (a refused CONNECT).'''
+        kind = p[0] >> 4
+        if kind == 1:
+            # protocol name (6), level, flags, keepalive (2), then the client id
+            client_id = self._string_at(p, self._body(p) + 10)
+            conn['client_id'] = client_id
+            self.connects.append(client_id)
+            self.clients[client_id] = conn['pair']
+            if client_id in self.refused:
+                return False
+        elif kind == 3:
+            self.published.append((conn['client_id'], self._string_at(p, self._body(p))))
+        return True
+
+    @staticmethod
+    def _refuse(conn):
+        down, up = conn['pair']
+        try:
+            down.sendall(bytes([0x20, 0x02, 0x00, 0x05]))
+        except OSError:
+            pass
+        for s in (down, up):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _pump(self, src, dst, from_pacerd, conn=None):
         buf = b''
         while True:
             try:
@@ -292,6 +343,9 @@ class Proxy:
             for p in packets:
                 kind, qos = p[0] >> 4, (p[0] >> 1) & 3
                 with self.lock:
+                    if from_pacerd and conn is not None and not self._inspect(p, conn):
+                        self._refuse(conn)
+                        return
                     if from_pacerd and self.frozen:
                         self.held.append(p)
                         continue
@@ -329,6 +383,24 @@ class Proxy:
                 except OSError:
                     pass
                 s.close()
+
+    def publishes(self, client_id, prefix=''):
+        with self.lock:
+            return [t for c, t in self.published if c == client_id and t.startswith(prefix)]
+
+    def connect_count(self, client_id):
+        with self.lock:
+            return self.connects.count(client_id)
+
+    def drop_client(self, client_id):
+        '''Ends the latest connection of client_id alone, as a network failure would.'''
+        with self.lock:
+            pair = self.clients.pop(client_id)
+        for s in pair:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def close(self):
         self.drop()

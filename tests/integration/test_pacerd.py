@@ -798,13 +798,15 @@ BRIDGED_POD = 'C0:FF:EE:00:00:12'
 class MqttWatcher:
     '''Every message under pacer/<node>/ with its arrival time (paho).'''
 
-    def __init__(self, port, node):
+    def __init__(self, port, node, username=None, password=None):
         import paho.mqtt.client as mqtt  # pylint: disable=import-outside-toplevel
         self.base = f'pacer/{node}/'
         self.lock = threading.Lock()
         self.msgs = []
         self.subscribed = threading.Event()
         self.client = mqtt.Client(client_id=f'watch-{os.getpid()}')
+        if username:
+            self.client.username_pw_set(username, password)
         self.client.on_connect = lambda c, u, f, rc: c.subscribe(self.base + '#', qos=1)
         self.client.on_subscribe = lambda c, u, mid, q: self.subscribed.set()
         self.client.on_message = self._on_message
@@ -829,16 +831,40 @@ class MqttWatcher:
         self.client.disconnect()
 
 
+RAW_CLIENT = 'pacer-bridge-raw'     # the raw link's client id: [mqtt] node 'bridge'
+RAW_FAILED = r'WARNING.*mqtt: raw values: their own connection'
+
+
 class BridgeTest(PacerdCase):
 
-    def start_mqtt_world(self, **sensors):
-        broker = self.start_mosquitto()
-        watcher = MqttWatcher(broker.port, 'bridge')
+    def start_mqtt_world(self, broker=None, port=None, auth=None, **sensors):
+        '''A broker (or the given one), a watcher on it, and a config with
+        [mqtt] raw on for pacerd at `port` (default the broker's).'''
+        broker = broker or self.start_mosquitto()
+        watcher = MqttWatcher(broker.port, 'bridge', *(auth or ()))
         self.addCleanup(watcher.close)
-        config = {'mqtt': {'enabled': 'true', 'uri': f'tcp://127.0.0.1:{broker.port}', 'node': 'bridge',
-                           'raw': 'true', 'ha_discovery': 'false', 'interval': '0.5'},
+        config = {'mqtt': {'enabled': 'true', 'uri': f'tcp://127.0.0.1:{port or broker.port}',
+                           'node': 'bridge', 'raw': 'true', 'ha_discovery': 'false',
+                           'interval': '0.5'},
                   'sensors': {'treadmill': 'none', **sensors}}
         return watcher, config
+
+    def proxy(self, broker):
+        '''A relay between pacerd and the broker that knows the client ids (test_mqtt.Proxy).'''
+        from test_mqtt import Proxy  # pylint: disable=import-outside-toplevel
+        proxy = Proxy(broker.port)
+        self.addCleanup(proxy.close)
+        return proxy
+
+    def log_lines(self, daemon, pattern):
+        return [line for line in daemon.log().splitlines() if re.search(pattern, line)]
+
+    def check_pod_in_order(self, watcher, since=0.0):
+        '''The footpod's total distance never goes back: its raw values came in order.'''
+        dist = [p['distance_m'] for p in watcher.json(f'raw/{POD}', since) if p['type'] == 'rsc']
+        self.assertGreater(len(dist), 3, dist)
+        self.assertEqual(dist, sorted(dist), 'raw values of one sensor out of order')
+        return dist
 
     def test_bridged_sensors_are_published_raw_and_never_coach(self):
         '''[sensors] bridge connects further sensors by address (their kind
@@ -974,6 +1000,186 @@ class BridgeTest(PacerdCase):
         rested = time.monotonic()
         time.sleep(1.5)     # an observation window: nothing may tick
         self.assertEqual(watcher.all('metrics', rested + 0.3), [], 'no metrics once it rests')
+        self.stop_clean(d)
+
+
+    def test_raw_values_have_their_own_connection(self):
+        '''With a tcp:// broker the raw values go on a second connection,
+        client id <client_id>-raw, written by pacerd itself; the first value
+        opens it (it goes through the main connection meanwhile), and the
+        values of each sensor arrive in order. The main connection carries
+        the rest, and raw values no more.'''
+        fake = self.start_world()
+        fake.add_sensor(BRIDGED_POD, 'Partner pod', 'footpod', -1, 'none')
+        broker = self.start_mosquitto()
+        proxy = self.proxy(broker)
+        watcher, config = self.start_mqtt_world(broker, proxy.port, heart_rate=HR, footpod=POD,
+                                                bridge=BRIDGED_POD)
+        self.add_log('mqtt messages', lambda: '\n'.join(f'{t:.3f} {top} {p!r}' for t, top, p in watcher.msgs))
+        self.start_feeder(bpm=130, speed=3.0)
+        d = self.start_pacerd(config)
+        self.wait_connected(d)
+        d.wait_log(r"mqtt: raw values go on their own connection to 'tcp://127\.0\.0\.1:\d+' as "
+                   f"'{RAW_CLIENT}'", timeout=15 * SLOW)
+        wait_until(lambda: f'as {RAW_CLIENT} (p2, c1, k30)' in broker.log(), 5 * SLOW,
+                   what='mosquitto: the raw client connected')
+        d.wait_log(r'bridged footpod .*' + BRIDGED_POD + r'.*: streaming', timeout=15 * SLOW)
+        # once the link is up, every raw value takes it, in order
+        wait_until(lambda: len(proxy.publishes(RAW_CLIENT)) >= 4, 10 * SLOW, what='raw values on the link')
+        since = time.monotonic()
+        on_main = len(proxy.publishes('pacer-bridge', 'pacer/bridge/raw/'))
+        for i in range(20):
+            fake.notify(BRIDGED_POD, '2a53', rsc_payload(2.5, 80, 5000 + i))
+            time.sleep(0.02)
+        wait_until(lambda: len(watcher.json(f'raw/{BRIDGED_POD}', since)) >= 20, 10 * SLOW,
+                   what='twenty raw values of the bridged pod')
+        self.assertEqual([round(p['distance_m'] * 10) for p in watcher.json(f'raw/{BRIDGED_POD}', since)],
+                         [5000 + i for i in range(20)])
+        self.assertEqual(len(proxy.publishes('pacer-bridge', 'pacer/bridge/raw/')), on_main,
+                         'raw values went through the main connection while the raw link was up')
+        self.assertGreaterEqual(len(proxy.publishes(RAW_CLIENT, f'pacer/bridge/raw/{BRIDGED_POD}')), 20)
+        self.assertEqual(set(proxy.publishes(RAW_CLIENT)) - {f'pacer/bridge/raw/{a}' for a in (HR, POD, BRIDGED_POD)},
+                         set(), 'the raw link carries raw values only')
+        self.check_pod_in_order(watcher)
+        # the rest still goes on the main connection
+        self.assertTrue(proxy.publishes('pacer-bridge', 'pacer/bridge/metrics'))
+        self.assertEqual(proxy.connect_count(RAW_CLIENT), 1)
+        self.assertEqual(self.log_lines(d, 'WARNING.*mqtt'), [])
+        self.stop_clean(d)
+        # a clean goodbye on both
+        wait_until(lambda: f'Client {RAW_CLIENT} disconnected.' in broker.log(), 5 * SLOW,
+                   what='the raw client said DISCONNECT')
+
+    def test_raw_link_with_passwords(self):
+        '''A broker that wants a user name and password: both connections
+        give them. With a wrong password neither connects or publishes, and
+        pacerd runs on with one log line.'''
+        self.require('mosquitto_passwd')
+        passwd = os.path.join(self.tmpdir, 'passwd')
+        for user, password in (('runner', 's3cret'), ('watch', 'w')):
+            subprocess.run(['mosquitto_passwd', '-b', *(['-c'] if user == 'runner' else []), passwd,
+                            user, password], check=True, capture_output=True, timeout=30)
+        os.chmod(passwd, 0o644)
+        broker = self.start_mosquitto(extra_config=f'allow_anonymous false\npassword_file {passwd}\n')
+        right = os.path.join(self.tmpdir, 'right')
+        wrong = os.path.join(self.tmpdir, 'wrong')
+        with open(right, 'w', encoding='utf-8') as f:
+            f.write('s3cret\n')
+        with open(wrong, 'w', encoding='utf-8') as f:
+            f.write('guess\n')
+        self.start_world(pod=False)
+        watcher, config = self.start_mqtt_world(broker, auth=('watch', 'w'), heart_rate=HR, footpod='none')
+        self.start_feeder(bpm=130, pod=None)
+
+        config['mqtt'].update({'username': 'runner', 'password_file': wrong})
+        d = self.start_pacerd(self.write_config(config, 'wrong.conf'), title='pacerd-wrong')
+        self.wait_connected(d, addresses=(HR,))
+        wait_until(lambda: broker.log().count('not authorised') >= 3, 20 * SLOW,
+                   what='three refused attempts')
+        lines = self.log_lines(d, 'WARNING.*mqtt')
+        self.assertEqual(len(lines), 1, d.log())
+        self.assertIn('not authorised', lines[0])
+        self.assertNotIn(RAW_CLIENT, broker.log())
+        self.assertEqual(watcher.all('status'), [])
+        self.assertEqual(watcher.all(f'raw/{HR}'), [])
+        self.assertTrue(d.alive())
+        self.stop_clean(d)
+
+        config['mqtt']['password_file'] = right
+        d = self.start_pacerd(self.write_config(config, 'right.conf'), title='pacerd-right')
+        wait_until(lambda: f"as {RAW_CLIENT} (p2, c1, k30, u'runner')" in broker.log(), 15 * SLOW,
+                   what='the raw client authenticated')
+        self.assertIn("as pacer-bridge (p2, c1, k30, u'runner')", broker.log())
+        since = time.monotonic()
+        wait_until(lambda: len(watcher.json(f'raw/{HR}', since)) >= 2, 10 * SLOW,
+                   what='raw values through the raw link')
+        self.assertEqual(self.log_lines(d, 'WARNING.*mqtt'), [])
+        self.stop_clean(d)
+
+    def test_raw_values_across_a_broker_restart(self):
+        '''The broker restarts: raw values are dropped while it is away (and
+        counted in status/detail's dropped_raw), and resume on the raw link
+        once the main connection is back; the broker going away is said
+        once, by the main connection.'''
+        self.start_world()
+        broker = self.start_mosquitto()
+        watcher, config = self.start_mqtt_world(broker, heart_rate=HR, footpod=POD)
+        self.start_feeder(bpm=130, speed=3.0)
+        d = self.start_pacerd(config)
+        self.wait_connected(d)
+        d.wait_log('mqtt: raw values go on their own connection', timeout=15 * SLOW)
+        wait_until(lambda: len(watcher.json(f'raw/{POD}')) >= 4, 10 * SLOW, what='raw values')
+
+        broker.stop()
+        d.wait_log('mqtt: lost the connection', timeout=10 * SLOW)
+        time.sleep(1.0)     # the footpod sends 4 values a second: some are dropped
+        broker.start()
+        d.wait_log(r'(?s)lost the connection.*connected to', timeout=20 * SLOW)
+        back = time.monotonic()
+        wait_until(lambda: len(watcher.json(f'raw/{POD}', back)) >= 4, 15 * SLOW,
+                   what='raw values after the restart')
+        wait_until(lambda: broker.log().count(f'as {RAW_CLIENT} (p2') >= 1, 5 * SLOW,
+                   what='the raw link connected to the restarted broker')
+        details = [p for p in watcher.json('status/detail') if p.get('connects') == 2]
+        self.assertTrue(details, watcher.json('status/detail'))
+        self.assertGreater(details[-1]['dropped_raw'], 0, details[-1])
+        self.check_pod_in_order(watcher)
+        self.assertEqual(self.log_lines(d, RAW_FAILED), [], 'the broker going away is said once')
+        self.assertEqual(len(self.log_lines(d, 'WARNING.*mqtt: lost the connection')), 1, d.log())
+        self.stop_clean(d)
+
+    def test_raw_link_refused_or_dropped_alone(self):
+        '''The raw link refused (CONNACK 5 to its client id alone) or cut
+        while the main connection stays: one log line per kind of failure,
+        raw values go through the main connection meanwhile, the link is
+        tried again after 1, 2, 4 ... s and takes over when it connects;
+        the main connection is never disturbed.'''
+        self.start_world()
+        broker = self.start_mosquitto()
+        proxy = self.proxy(broker)
+        proxy.refused.add(RAW_CLIENT)
+        watcher, config = self.start_mqtt_world(broker, proxy.port, heart_rate=HR, footpod=POD)
+        self.start_feeder(bpm=130, speed=3.0)
+        d = self.start_pacerd(config)
+        self.wait_connected(d)
+        t0 = time.monotonic()
+        # attempts at about 0, 1, 3 and 7 s
+        wait_until(lambda: proxy.connect_count(RAW_CLIENT) >= 4, 20 * SLOW, what='four raw attempts')
+        self.assertGreater(time.monotonic() - t0, 5.0, 'the attempts back off')
+        lines = self.log_lines(d, RAW_FAILED)
+        self.assertEqual(len(lines), 1, d.log())
+        self.assertIn('not authorized', lines[0])
+        # meanwhile the values go on the main connection
+        since = time.monotonic()
+        wait_until(lambda: len(watcher.json(f'raw/{POD}', since)) >= 4, 10 * SLOW,
+                   what='raw values through the main connection')
+        self.assertTrue(proxy.publishes('pacer-bridge', f'pacer/bridge/raw/{POD}'))
+        self.assertEqual(proxy.publishes(RAW_CLIENT), [])
+
+        # allowed again: the next attempt (after 8 s) connects and takes over
+        proxy.refused.clear()
+        d.wait_log(f"raw values go on their own connection to .* as '{RAW_CLIENT}' again",
+                   timeout=20 * SLOW)
+        wait_until(lambda: len(proxy.publishes(RAW_CLIENT, f'pacer/bridge/raw/{POD}')) >= 4, 10 * SLOW,
+                   what='raw values on the raw link')
+
+        # the raw link cut alone: said once, tried again after 1 s
+        attempts = proxy.connect_count(RAW_CLIENT)
+        proxy.drop_client(RAW_CLIENT)
+        wait_until(lambda: proxy.connect_count(RAW_CLIENT) > attempts, 10 * SLOW, what='the raw link again')
+        d.wait_log(r"raw values go on their own connection to .* again(?s:.*)again", timeout=10 * SLOW)
+        lines = self.log_lines(d, RAW_FAILED)
+        self.assertEqual(len(lines), 2, d.log())
+        self.assertRegex(lines[1], 'closed the connection|cannot (send|receive)')
+        cut = time.monotonic()
+        wait_until(lambda: len(watcher.json(f'raw/{POD}', cut)) >= 4, 10 * SLOW, what='raw values again')
+
+        # the main connection saw none of it
+        self.assertEqual(proxy.connect_count('pacer-bridge'), 1)
+        self.assertEqual(len(self.log_lines(d, 'mqtt: connected to')), 1, d.log())
+        self.assertEqual(self.log_lines(d, 'lost the connection'), [])
+        self.check_pod_in_order(watcher)
+        self.assertTrue(d.alive())
         self.stop_clean(d)
 
 
