@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "pacer-bluez.h"
+#include "pacer-calibration.h"
 #include "pacer-capture.h"
 #include "pacer-mqtt.h"
 #include "pacer-notify.h"
@@ -79,6 +80,7 @@ struct _PacerDaemon {
 	PacerRecorder *recorder;
 	PacerMqtt *mqtt; /* NULL: [mqtt] enabled = false */
 	PacerService *service; /* NULL: [dbus] enabled = false */
+	PacerCalibration *calibration; /* NULL: not kept (auto_calibrate off, simulation) */
 };
 
 static void ensure_ticking(PacerDaemon *d);
@@ -581,6 +583,7 @@ void pacer_daemon_free(PacerDaemon *d)
 	for (guint i = 0; i < G_N_ELEMENTS(d->signal_sources); i++)
 		g_clear_handle_id(&d->signal_sources[i], g_source_remove);
 	/* front ends go first: they hold on to the pipeline */
+	g_clear_pointer(&d->calibration, pacer_calibration_free);
 	g_clear_pointer(&d->recorder, pacer_recorder_free);
 	g_clear_pointer(&d->mqtt, pacer_mqtt_free);
 	g_clear_pointer(&d->service, pacer_service_free);
@@ -626,6 +629,9 @@ static gboolean start_frontends(PacerDaemon *d, GError **error)
 {
 	/* each front end starts here */
 	d->recorder = pacer_recorder_new(d);
+	/* a simulated runner's footpod is nobody's */
+	if (d->opts.mode != PACER_DAEMON_SIMULATE)
+		d->calibration = pacer_calibration_new(d);
 	if (d->config->mqtt.enabled) {
 		d->mqtt = pacer_mqtt_new(d, error);
 		if (!d->mqtt)

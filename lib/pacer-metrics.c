@@ -168,6 +168,18 @@ PacerMetrics *pacer_metrics_new(const PacerMetricsConfig *config)
 	return m;
 }
 
+int pacer_metrics_seed_calibration(PacerMetrics *m, double factor)
+{
+	if (!(factor >= PACER_CALIBRATION_MIN && factor <= PACER_CALIBRATION_MAX))
+		return -EINVAL;
+	if (!m->cfg.auto_calibrate)
+		return -EPERM;
+	if (m->calibration_auto)
+		return -EALREADY;
+	m->calibration = factor;
+	return 0;
+}
+
 void pacer_metrics_free(PacerMetrics *m)
 {
 	if (!m)

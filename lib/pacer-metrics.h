@@ -85,6 +85,18 @@ int pacer_metrics_add_sensor(PacerMetrics *m, PacerSensorKind kind);
  */
 int pacer_metrics_feed(PacerMetrics *m, int sensor, const PacerGattValue *value, uint64_t t_us);
 
+/* The range of footpod factors, manual or learned. */
+#define PACER_CALIBRATION_MIN 0.5
+#define PACER_CALIBRATION_MAX 1.5
+
+/*
+ * Starts the footpod from a factor learned against a treadmill in an
+ * earlier run (with auto_calibrate): it replaces the manual one until this
+ * run measures its own. Returns 0; -EINVAL outside PACER_CALIBRATION_MIN..MAX;
+ * -EPERM when auto_calibrate is off; -EALREADY when this run has measured one.
+ */
+int pacer_metrics_seed_calibration(PacerMetrics *m, double factor);
+
 typedef struct {
 	bool valid;
 	int sensor; /* id of the sensor the value comes from */

@@ -1446,6 +1446,58 @@ class CommandLineTest(pacertest.TestCase):
         self.assertEqual([t for t in types if t.startswith('pace_')], [], 'no pace alerts')
         self.assertEqual([e['step'] for e in events if e['type'] == 'step_ended'], [0, 1, 2, 3])
 
+    def test_footpod_factor_kept_across_runs(self):
+        '''A footpod factor measured against a treadmill (auto_calibrate) is
+        kept by footpod address in the record folder and starts the next
+        run with that footpod alone; off with auto_calibrate = false.'''
+        pacerctl = os.path.join(os.path.dirname(PACERD), 'pacerctl')
+        captures = {}
+        for name, args in (('both', ['--workout', '2 km', '--treadmill-and-footpod', '--seed', '1']),
+                           ('pod', ['--workout', '1 km', '--seed', '2'])):
+            p = subprocess.run([pacerctl, 'simulate', *args, '--footpod-factor', '0.95'], capture_output=True,
+                               text=True, timeout=60 * SLOW, check=True)
+            captures[name] = self.write(f'{name}.capture', p.stdout)
+        records = os.path.join(self.tmpdir, 'records')
+        kept = os.path.join(records, 'footpod-calibration')
+        config = self.write('cal.conf', config_text({'record': {'dir': records}}))
+
+        def replay(name, config_path=config):
+            p = run_pacerd('--config', config_path, '--replay', captures[name], '--speedup', '1000', '--events')
+            self.assertEqual(p.returncode, EX_OK, p.stderr)
+            fin = [json.loads(line) for line in p.stdout.splitlines() if '"workout_finished"' in line]
+            self.assertEqual(len(fin), 1, p.stdout)
+            return p.stderr, fin[0]['distance_m']
+
+        # the pod alone, nothing kept yet: its own distance
+        log, plain_m = replay('pod')
+        self.assertFalse(os.path.exists(kept), log)
+        # treadmill and pod: the factor is measured and kept
+        log, _ = replay('both')
+        self.assertRegex(log, r'footpod C0:FF:EE:00:00:02: factor 1\.05\d+ measured against the treadmill, '
+                              r'kept in ' + re.escape(kept))
+        text = pacertest.read_text(kept)
+        factor = float(re.search(r'^factor=(\S+)$', text, re.M).group(1))
+        self.assertAlmostEqual(factor, 1 / 0.95, delta=0.01 / 0.95, msg=text)
+        self.assertIn('[C0:FF:EE:00:00:02]', text)
+        self.assertRegex(text, r'(?m)^learned=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
+        # the pod alone again: it starts with the kept factor
+        log, kept_m = replay('pod')
+        self.assertRegex(log, r'footpod C0:FF:EE:00:00:02: factor 1\.05\d+ from ' + re.escape(kept))
+        self.assertAlmostEqual(kept_m / plain_m, factor, delta=0.002)
+        self.assertEqual(len([f for f in os.listdir(records) if not f.endswith(('.fit', '.tcx'))]), 1,
+                         'nothing but the factor file and the runs')
+        # auto_calibrate = false: neither used nor kept
+        off = self.write('off.conf', config_text({'record': {'dir': records}, 'footpod': {'auto_calibrate': 'false'}}))
+        log, off_m = replay('pod', off)
+        self.assertNotIn('footpod C0:FF:EE:00:00:02: factor', log)
+        self.assertAlmostEqual(off_m, plain_m, delta=0.05)
+        # a broken value is one warning, and the pod goes by its own distance
+        with open(kept, 'w', encoding='utf-8') as f:
+            f.write('[C0:FF:EE:00:00:02]\nfactor=2.5\n')
+        log, bad_m = replay('pod')
+        self.assertRegex(log, r'footpod-calibration: \[C0:FF:EE:00:00:02\] factor: outside 0\.5-1\.5; not used')
+        self.assertAlmostEqual(bad_m, plain_m, delta=0.05)
+
     def test_replay_missing_file(self):
         config = self.write('ok.conf', config_text())
         missing = os.path.join(self.tmpdir, 'missing.capture')

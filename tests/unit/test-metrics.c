@@ -236,6 +236,60 @@ static void test_manual_calibration(void)
 	pacer_metrics_free(m);
 }
 
+/*
+ * A factor learned in an earlier run starts the footpod (over the manual
+ * one) until this run measures its own; refused when auto_calibrate is off,
+ * out of range, or once measured.
+ */
+static void test_seeded_calibration(void)
+{
+	PacerMetricsConfig c;
+	PacerMetrics *m;
+	PacerMetricsSnapshot r;
+	const double v = 3.2, pod = 0.95;
+	int tm, fp;
+	double t;
+
+	pacer_metrics_config_init(&c);
+	c.footpod_calibration = 1.04;
+	m = new_engine_with(&c);
+	fp = pacer_metrics_add_sensor(m, PACER_SENSOR_FOOTPOD);
+	CU_ASSERT_EQUAL(pacer_metrics_seed_calibration(m, 0.49), -EINVAL);
+	CU_ASSERT_EQUAL(pacer_metrics_seed_calibration(m, 1.51), -EINVAL);
+	CU_ASSERT_EQUAL(pacer_metrics_seed_calibration(m, NAN), -EINVAL);
+	CU_ASSERT_EQUAL(pacer_metrics_seed_calibration(m, 1.0 / pod), 0);
+	for (int i = 0; i <= 100; i++)
+		footpod(m, fp, i * 0.5, v * pod, 176, true, i * 0.5 * v * pod);
+	r = snap(m, 50.0);
+	CU_ASSERT_FALSE(r.calibration_auto);
+	CU_ASSERT_DOUBLE_EQUAL(r.calibration_factor, 1.0 / pod, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(r.speed_mps, v, 0.01);
+	CU_ASSERT_DOUBLE_EQUAL(r.distance_m, v * 50.0, 1e-6);
+	pacer_metrics_free(m);
+
+	/* a treadmill measures 1/0.97 in this run: that wins, and no seed replaces it */
+	m = new_engine();
+	tm = pacer_metrics_add_sensor(m, PACER_SENSOR_TREADMILL);
+	fp = pacer_metrics_add_sensor(m, PACER_SENSOR_FOOTPOD);
+	CU_ASSERT_EQUAL(pacer_metrics_seed_calibration(m, 1.2), 0);
+	for (t = 0.0; t <= 200.0 + 1e-9; t += 0.25) {
+		if (fmod(t, 0.5) < 1e-9)
+			treadmill(m, tm, t, v, (uint32_t)(v * t), 0.0, 0);
+		footpod(m, fp, t + 0.01, v * 0.97, 85, true, v * 0.97 * t);
+	}
+	r = snap(m, 200.0);
+	CU_ASSERT_TRUE(r.calibration_auto);
+	CU_ASSERT_DOUBLE_EQUAL(r.calibration_factor, 1.0 / 0.97, 0.01);
+	CU_ASSERT_EQUAL(pacer_metrics_seed_calibration(m, 1.2), -EALREADY);
+	pacer_metrics_free(m);
+
+	pacer_metrics_config_init(&c);
+	c.auto_calibrate = false;
+	m = new_engine_with(&c);
+	CU_ASSERT_EQUAL(pacer_metrics_seed_calibration(m, 1.05), -EPERM);
+	pacer_metrics_free(m);
+}
+
 /* Cadence units: a pod counting strides, one counting steps, and the forced settings. */
 static void test_cadence_units(void)
 {
@@ -813,6 +867,7 @@ int main(void)
 		{"treadmill alone", test_treadmill_alone},
 		{"treadmill and footpod: auto-calibration, dropout", test_both_auto_calibration},
 		{"manual footpod calibration", test_manual_calibration},
+		{"a footpod factor learned earlier", test_seeded_calibration},
 		{"cadence units: strides, steps, forced", test_cadence_units},
 		{"sensor dropping out and returning", test_dropout_and_return},
 		{"treadmill counter reset and 24-bit wrap", test_treadmill_reset_and_wrap},
