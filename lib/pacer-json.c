@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pacer-hex.h"
+
 void pacer_json_init(PacerJson *j, char *buf, size_t cap)
 {
 	*j = (PacerJson){.buf = buf, .cap = cap};
@@ -458,17 +460,6 @@ static void skip_space(Reader *r)
 		r->pos++;
 }
 
-static int hex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* The four hex digits after "\u" at r->pos (which points at the 'u'). */
 static int read_u16(Reader *r, uint32_t *ret)
 {
@@ -477,7 +468,7 @@ static int read_u16(Reader *r, uint32_t *ret)
 	if (r->len - r->pos < 5)
 		return -EINVAL;
 	for (size_t i = 1; i <= 4; i++) {
-		int d = hex_digit(r->text[r->pos + i]);
+		int d = pacer_hex_digit(r->text[r->pos + i]);
 
 		if (d < 0)
 			return -EINVAL;
