@@ -44,6 +44,23 @@ static void recovered_free(gpointer p)
 	g_free(r);
 }
 
+/*
+ * The journal's fdatasync runs on a thread of its own: on an SD card it can
+ * take tens of milliseconds, which the main loop (live values, MQTT, D-Bus)
+ * must not wait for. The main loop asks for a sync at most every 2 s of run
+ * time; one still running when the next is due makes that one skipped. A
+ * failure is picked up by the main loop at the next request.
+ */
+typedef struct {
+	GThread *thread; /* started with the first journal */
+	GMutex lock;
+	GCond cond;
+	int fd;		   /* a dup of the journal's; -1: none */
+	gboolean busy;	   /* a sync is asked for or running */
+	gboolean quit;
+	int error;	   /* errno of a failed sync, 0 */
+} Syncer;
+
 struct _PacerRecorder {
 	PacerDaemon *daemon;
 	GPtrArray *recovered; /* Recovered, announced once the main loop runs */
@@ -57,6 +74,7 @@ struct _PacerRecorder {
 	char *base; /* DIR/NAME, without an extension */
 	PacerRun *run;
 	int journal_fd; /* -1: none */
+	Syncer syncer;	/* fdatasync of the journal, off the main loop */
 	char *error;	/* the run's first failure, already logged */
 	guint64 t0_us;
 	double next_sample_s;
@@ -256,8 +274,81 @@ static void run_failed(PacerRecorder *r, const GError *error)
 	g_warning("recording: %s; coaching goes on, the run is kept in memory", error->message);
 }
 
+static gpointer syncer_main(gpointer data)
+{
+	Syncer *y = data;
+
+	g_mutex_lock(&y->lock);
+	for (;;) {
+		int fd, r;
+
+		while (!y->quit && !(y->busy && y->fd >= 0))
+			g_cond_wait(&y->cond, &y->lock);
+		if (y->quit)
+			break;
+		fd = y->fd;
+		g_mutex_unlock(&y->lock);
+		r = fdatasync(fd);
+		g_mutex_lock(&y->lock);
+		if (r < 0 && y->error == 0)
+			y->error = errno;
+		y->busy = FALSE;
+		g_cond_broadcast(&y->cond);
+	}
+	g_mutex_unlock(&y->lock);
+	return NULL;
+}
+
+/* The journal to sync from now on (a dup of fd, or -1): waits for a sync of the previous one to end. */
+static void syncer_set_fd(Syncer *y, int fd)
+{
+	int dup_fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+
+	if (fd >= 0 && !y->thread)
+		y->thread = g_thread_new("pacer-sync", syncer_main, y);
+	g_mutex_lock(&y->lock);
+	while (y->busy)
+		g_cond_wait(&y->cond, &y->lock);
+	if (y->fd >= 0)
+		close(y->fd);
+	y->fd = dup_fd;
+	y->error = 0;
+	g_mutex_unlock(&y->lock);
+}
+
+/* Asks for a sync; returns the errno of an earlier one that failed, or 0. */
+static int syncer_request(Syncer *y)
+{
+	int error;
+
+	g_mutex_lock(&y->lock);
+	error = y->error;
+	if (!error && !y->busy && y->fd >= 0) {
+		y->busy = TRUE;
+		g_cond_broadcast(&y->cond);
+	}
+	g_mutex_unlock(&y->lock);
+	return error;
+}
+
+static void syncer_stop(Syncer *y)
+{
+	syncer_set_fd(y, -1);
+	if (y->thread) {
+		g_mutex_lock(&y->lock);
+		y->quit = TRUE;
+		g_cond_broadcast(&y->cond);
+		g_mutex_unlock(&y->lock);
+		g_thread_join(g_steal_pointer(&y->thread));
+	}
+	g_mutex_clear(&y->lock);
+	g_cond_clear(&y->cond);
+}
+
 static void close_journal(PacerRecorder *r)
 {
+	/* after a sync in flight: the journal is whole on disk up to that point */
+	syncer_set_fd(&r->syncer, -1);
 	if (r->journal_fd >= 0)
 		close(r->journal_fd);
 	r->journal_fd = -1;
@@ -286,17 +377,19 @@ static void record(PacerRecorder *r, const PacerJournalRecord *rec)
 static void sync_journal(PacerRecorder *r, double t_s)
 {
 	gint64 now = g_get_monotonic_time();
+	int err;
 
 	if (r->journal_fd < 0 || t_s - r->synced_t_s < SYNC_EVERY_S ||
 	    now - r->synced_wall_us < SYNC_MIN_WALL_US)
 		return;
 	r->synced_t_s = t_s;
 	r->synced_wall_us = now;
-	if (fdatasync(r->journal_fd) < 0) {
+	err = syncer_request(&r->syncer);
+	if (err != 0) {
 		g_autoptr(GError) error = NULL;
 		g_autofree char *path = g_strconcat(r->base, JOURNAL_SUFFIX, NULL);
 
-		fail(&error, "sync the journal", path, errno);
+		fail(&error, "sync the journal", path, err);
 		run_failed(r, error);
 		close_journal(r);
 	}
@@ -312,6 +405,7 @@ static gboolean open_journal(PacerRecorder *r, GError **error)
 	if (r->journal_fd < 0)
 		return fail(error, "create the journal", path, errno);
 	sync_dir(r->dir);
+	syncer_set_fd(&r->syncer, r->journal_fd);
 	return TRUE;
 }
 
@@ -593,6 +687,7 @@ static void on_event(const PacerEvent *ev, gpointer user_data)
 static void end_run(PacerRecorder *r)
 {
 	close_journal(r);
+	syncer_stop(&r->syncer);
 	g_clear_handle_id(&r->announce_source, g_source_remove);
 	g_clear_pointer(&r->recovered, g_ptr_array_unref);
 	g_clear_pointer(&r->run, pacer_run_free);
@@ -773,6 +868,9 @@ PacerRecorder *pacer_recorder_new(PacerDaemon *d)
 
 	r->daemon = d;
 	r->journal_fd = -1;
+	r->syncer.fd = -1;
+	g_mutex_init(&r->syncer.lock);
+	g_cond_init(&r->syncer.cond);
 	r->recovered = g_ptr_array_new_with_free_func(recovered_free);
 	if (recover_all(c->record.dir, c->record.fit, c->record.tcx, c->record.keep, r->recovered) > 0)
 		r->announce_source = g_idle_add(announce_recovered, r);
