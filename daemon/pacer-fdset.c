@@ -75,6 +75,13 @@ PacerFdSet *pacer_fd_set_new(GMainContext *context)
 	set->source = g_source_new(&fd_set_funcs, sizeof(FdSetSource));
 	((FdSetSource *)set->source)->set = set;
 	g_source_set_name(set->source, "pacer-fdset");
+	/* GLib takes the descriptors of a source that cannot recurse out of the
+	 * poll set while it dispatches and puts them back afterwards, and each
+	 * of the two steps writes the context's wake-up eventfd (GLib 2.74): for
+	 * every notification one more main-loop turn (poll, read, prepare and
+	 * check of every source). Nothing dispatched from here runs a nested
+	 * loop, so the source may stay in the set. */
+	g_source_set_can_recurse(set->source, TRUE);
 	g_source_add_unix_fd(set->source, epfd, G_IO_IN);
 	g_source_attach(set->source, context ? context : g_main_context_get_thread_default());
 	return set;
