@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* daemon/pacer-fdset.c: many descriptors behind one GSource (epoll). */
 #include <errno.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -202,6 +203,32 @@ static void test_one_poll_entry(void)
 	world_clear(&w, N_PAIRS);
 }
 
+/* Dispatching a value leaves the loop nothing to wake up for: GLib 2.74
+ * signals its wake-up descriptor when a source that cannot recurse is
+ * blocked and unblocked around its dispatch, which would cost one more
+ * loop turn per notification. */
+static void test_no_wakeup_after_dispatch(void)
+{
+	GMainContext *ctx = g_main_context_default();
+	GPollFD fds[64];
+	gint prio, n;
+	World w;
+
+	world_init(&w, 2);
+	run_pending();
+	for (int round = 0; round < 3; round++) {
+		CU_ASSERT_EQUAL(send(w.pairs[round % 2][1], "a", 1, 0), 1);
+		CU_ASSERT_TRUE(g_main_context_iteration(NULL, FALSE));
+		g_main_context_prepare(ctx, &prio);
+		n = g_main_context_query(ctx, G_MAXINT, NULL, fds, G_N_ELEMENTS(fds));
+		CU_ASSERT_TRUE_FATAL(n > 0 && n <= (gint)G_N_ELEMENTS(fds));
+		CU_ASSERT_EQUAL(g_poll(fds, (guint)n, 0), 0);
+		g_main_context_check(ctx, prio, fds, n);
+	}
+	CU_ASSERT_EQUAL(w.calls[0] + w.calls[1], 3);
+	world_clear(&w, 2);
+}
+
 int main(void)
 {
 	static const PacerTest tests[] = {
@@ -211,6 +238,7 @@ int main(void)
 		{"fdset: removing from a callback", test_remove_from_callback},
 		{"fdset: descriptors the kernel refuses", test_bad_descriptor},
 		{"fdset: one poll entry for any number of watches", test_one_poll_entry},
+		{"fdset: no wake-up left behind by a dispatch", test_no_wakeup_after_dispatch},
 		{NULL, NULL},
 	};
 
