@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <gio/gio.h>
 
@@ -47,6 +49,7 @@ struct _PacerMqttRaw {
 	Attempt *attempt;
 	GSocketConnection *connection;
 	GSocket *socket;
+	int fd; /* the socket's, -1 without one */
 	GSource *in_source;  /* CONNACK, then the broker closing */
 	GSource *out_source; /* while `out` holds what the socket did not take */
 	guint timeout_source; /* until CONNACK */
@@ -168,14 +171,37 @@ static guint count_unsent_values(PacerMqttRaw *raw)
 	return n;
 }
 
+/*
+ * One sendmsg on the socket, without waiting (the hot path: plain syscalls,
+ * not GSocket's checks). OK with *written; WOULD_BLOCK; or FAILED with
+ * *err set to the errno.
+ */
+static GPollableReturn send_now(PacerMqttRaw *raw, struct iovec *v, size_t n, gsize *written,
+				int *err)
+{
+	struct msghdr msg = {.msg_iov = v, .msg_iovlen = n};
+	ssize_t r;
+
+	do
+		r = sendmsg(raw->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r >= 0) {
+		*written = (gsize)r;
+		return G_POLLABLE_RETURN_OK;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return G_POLLABLE_RETURN_WOULD_BLOCK;
+	*err = errno;
+	return G_POLLABLE_RETURN_FAILED;
+}
+
 /* Writes what `out` holds, as far as the socket takes it now. */
-static GPollableReturn write_out(PacerMqttRaw *raw, GError **error)
+static GPollableReturn write_out(PacerMqttRaw *raw, int *err)
 {
 	while (raw->out_sent < raw->out_len) {
-		GOutputVector v = {raw->out + raw->out_sent, raw->out_len - raw->out_sent};
+		struct iovec v = {raw->out + raw->out_sent, raw->out_len - raw->out_sent};
 		gsize written = 0;
-		GPollableReturn r = g_socket_send_message_with_timeout(
-			raw->socket, NULL, &v, 1, NULL, 0, 0, 0, &written, NULL, error);
+		GPollableReturn r = send_now(raw, &v, 1, &written, err);
 
 		if (r != G_POLLABLE_RETURN_OK)
 			return r;
@@ -185,18 +211,23 @@ static GPollableReturn write_out(PacerMqttRaw *raw, GError **error)
 	return G_POLLABLE_RETURN_OK;
 }
 
+static void fail_to_send(PacerMqttRaw *raw, int err)
+{
+	g_autofree char *what = g_strdup_printf("cannot send: %s", g_strerror(err));
+
+	fail(raw, "transport", what);
+}
+
 static gboolean on_writable(GSocket *socket, GIOCondition condition, gpointer user_data);
 
 /* Writes `out`; watches for room while something is left. FALSE: the link failed. */
 static gboolean flush(PacerMqttRaw *raw)
 {
-	g_autoptr(GError) error = NULL;
-	GPollableReturn r = write_out(raw, &error);
+	int err = 0;
+	GPollableReturn r = write_out(raw, &err);
 
 	if (r == G_POLLABLE_RETURN_FAILED) {
-		g_autofree char *what = g_strdup_printf("cannot send: %s", error->message);
-
-		fail(raw, "transport", what);
+		fail_to_send(raw, err);
 		return FALSE;
 	}
 	if (raw->out_len == 0) {
@@ -256,7 +287,7 @@ static void destroy_source(GSource **source)
 static void close_link(PacerMqttRaw *raw, gboolean goodbye)
 {
 	guint8 disconnect[PACER_MQTT_WIRE_DISCONNECT_SIZE];
-	int n;
+	int n, err;
 
 	if (raw->attempt) {
 		g_cancellable_cancel(raw->attempt->cancellable);
@@ -269,13 +300,14 @@ static void close_link(PacerMqttRaw *raw, gboolean goodbye)
 		n = pacer_mqtt_wire_write_disconnect(disconnect, sizeof(disconnect));
 		/* one last try, without waiting: whatever the socket takes now */
 		if (n > 0 && append(raw, disconnect, (gsize)n, NULL, 0))
-			(void)write_out(raw, NULL);
+			(void)write_out(raw, &err);
 	}
 	if (raw->socket)
 		raw->lost += count_unsent_values(raw);
 	if (raw->socket)
 		(void)g_socket_close(raw->socket, NULL);
 	raw->socket = NULL;
+	raw->fd = -1;
 	g_clear_object(&raw->connection);
 	raw->out_len = raw->out_sent = 0;
 	raw->in_len = 0;
@@ -431,6 +463,7 @@ static void on_tcp_connected(GObject *source, GAsyncResult *result, gpointer use
 	raw->connection = g_steal_pointer(&connection);
 	raw->socket = g_socket_connection_get_socket(raw->connection);
 	g_socket_set_blocking(raw->socket, FALSE);
+	raw->fd = g_socket_get_fd(raw->socket);
 	/* a value is one small packet: send it now, not with the next one */
 	if (!g_socket_set_option(raw->socket, IPPROTO_TCP, TCP_NODELAY, 1, &error))
 		g_debug("mqtt: raw link: TCP_NODELAY: %s, ignored", error->message);
@@ -479,6 +512,7 @@ PacerMqttRaw *pacer_mqtt_raw_new(const char *uri, const char *client_id, const c
 		return NULL;
 	}
 	raw = g_new0(PacerMqttRaw, 1);
+	raw->fd = -1;
 	raw->uri = g_strdup(uri);
 	raw->host_and_port = g_strndup(rest, strcspn(rest, "/"));
 	raw->client_id = g_strdup(client_id);
@@ -516,11 +550,10 @@ PacerMqttRawResult pacer_mqtt_raw_publish(PacerMqttRaw *raw, const char *topic, 
 					  const void *payload, gsize payload_len)
 {
 	guint8 header[PACER_MQTT_WIRE_FIXED_HEADER_MAX + 2 + TOPIC_MAX];
-	g_autoptr(GError) error = NULL;
-	GOutputVector v[2];
+	struct iovec v[2];
 	gsize written = 0, total;
 	GPollableReturn r;
-	int n;
+	int n, err = 0;
 
 	if (raw->state != RAW_CONNECTED) {
 		if (raw->state == RAW_IDLE && g_get_monotonic_time() >= raw->retry_at_us)
@@ -540,16 +573,13 @@ PacerMqttRawResult pacer_mqtt_raw_publish(PacerMqttRaw *raw, const char *topic, 
 		return append(raw, header, (gsize)n, payload, payload_len) ? PACER_MQTT_RAW_SENT
 									   : PACER_MQTT_RAW_DROPPED;
 	}
-	v[0] = (GOutputVector){header, (gsize)n};
-	v[1] = (GOutputVector){payload, payload_len};
-	r = g_socket_send_message_with_timeout(raw->socket, NULL, v, 2, NULL, 0, 0, 0, &written,
-					       NULL, &error);
+	v[0] = (struct iovec){header, (gsize)n};
+	v[1] = (struct iovec){(void *)payload, payload_len};
+	r = send_now(raw, v, 2, &written, &err);
 	if (r == G_POLLABLE_RETURN_OK && written == total)
 		return PACER_MQTT_RAW_SENT;
 	if (r == G_POLLABLE_RETURN_FAILED) {
-		g_autofree char *what = g_strdup_printf("cannot send: %s", error->message);
-
-		fail(raw, "transport", what);
+		fail_to_send(raw, err);
 		return PACER_MQTT_RAW_NOT_CONNECTED;
 	}
 	/* partly written, or not at all: the whole packet waits, its start marked written */
