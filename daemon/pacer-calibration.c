@@ -101,6 +101,12 @@ static void seed(PacerCalibration *c, PacerPipeline *p)
 	}
 }
 
+/* A footpod's factor was measured in this run and differs from what the file holds. */
+static gboolean unsaved(const PacerCalibration *c)
+{
+	return c->footpod[0] && c->measured > 0.0 && fabs(c->measured - c->saved) > SAME_FACTOR;
+}
+
 static void on_tick(const PacerMetricsSnapshot *snapshot, const PacerCoachStatus *status,
 		    gpointer user_data)
 {
@@ -110,7 +116,7 @@ static void on_tick(const PacerMetricsSnapshot *snapshot, const PacerCoachStatus
 	(void)status;
 	if (p != c->pipeline) {
 		/* a reload made a new pipeline: what this one measured is kept first */
-		if (c->footpod[0] && c->measured > 0.0 && fabs(c->measured - c->saved) > SAME_FACTOR)
+		if (unsaved(c))
 			save(c, snapshot->t_us);
 		c->pipeline = p;
 		c->footpod[0] = '\0';
@@ -143,7 +149,7 @@ void pacer_calibration_free(PacerCalibration *c)
 {
 	if (!c)
 		return;
-	if (c->footpod[0] && c->measured > 0.0 && fabs(c->measured - c->saved) > SAME_FACTOR)
+	if (unsaved(c))
 		save(c, 0);
 	g_free(c->path);
 	g_free(c);

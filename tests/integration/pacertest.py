@@ -103,6 +103,16 @@ def free_port(host='127.0.0.1'):
         return s.getsockname()[1]
 
 
+def mosquitto_password_file(path, users):
+    '''Writes a mosquitto password file at path for users ({name: password})
+    with mosquitto_passwd, readable by the broker; returns path.'''
+    for i, (user, password) in enumerate(users.items()):
+        subprocess.run(['mosquitto_passwd', '-b', *(['-c'] if i == 0 else []), path, user, password],
+                       check=True, capture_output=True, timeout=30)
+    os.chmod(path, 0o644)
+    return path
+
+
 def port_open(port, host='127.0.0.1'):
     try:
         with socket.create_connection((host, port), timeout=0.2):

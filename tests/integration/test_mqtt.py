@@ -925,10 +925,8 @@ class TestSecurity(MqttCase):
 
     def test_passwords(self):
         self.require('mosquitto_passwd')
-        passwd = os.path.join(self.tmpdir, 'passwd')
-        subprocess.run(['mosquitto_passwd', '-b', '-c', passwd, 'runner', 's3cret'], check=True,
-                       capture_output=True, timeout=30)
-        os.chmod(passwd, 0o644)
+        passwd = pacertest.mosquitto_password_file(os.path.join(self.tmpdir, 'passwd'),
+                                                   {'runner': 's3cret'})
         broker = self.broker(extra=f'allow_anonymous false\npassword_file {passwd}\n')
         wrong = os.path.join(self.tmpdir, 'wrong')
         right = os.path.join(self.tmpdir, 'right')

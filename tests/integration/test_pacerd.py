@@ -1059,11 +1059,8 @@ class BridgeTest(PacerdCase):
         give them. With a wrong password neither connects or publishes, and
         pacerd runs on with one log line.'''
         self.require('mosquitto_passwd')
-        passwd = os.path.join(self.tmpdir, 'passwd')
-        for user, password in (('runner', 's3cret'), ('watch', 'w')):
-            subprocess.run(['mosquitto_passwd', '-b', *(['-c'] if user == 'runner' else []), passwd,
-                            user, password], check=True, capture_output=True, timeout=30)
-        os.chmod(passwd, 0o644)
+        passwd = pacertest.mosquitto_password_file(os.path.join(self.tmpdir, 'passwd'),
+                                                   {'runner': 's3cret', 'watch': 'w'})
         broker = self.start_mosquitto(extra_config=f'allow_anonymous false\npassword_file {passwd}\n')
         right = os.path.join(self.tmpdir, 'right')
         wrong = os.path.join(self.tmpdir, 'wrong')
