@@ -52,7 +52,7 @@ static void recovered_free(gpointer p)
  * failure is picked up by the main loop at the next request.
  */
 typedef struct {
-	GThread *thread; /* started with the first journal */
+	GThread *thread; /* started with the first journal, ends with the recorder */
 	GMutex lock;
 	GCond cond;
 	int fd;		   /* a dup of the journal's; -1: none */
@@ -331,9 +331,9 @@ static int syncer_request(Syncer *y)
 	return error;
 }
 
+/* At the recorder's end: after close_journal(), so no journal is left to sync. */
 static void syncer_stop(Syncer *y)
 {
-	syncer_set_fd(y, -1);
 	if (y->thread) {
 		g_mutex_lock(&y->lock);
 		y->quit = TRUE;
@@ -687,7 +687,6 @@ static void on_event(const PacerEvent *ev, gpointer user_data)
 static void end_run(PacerRecorder *r)
 {
 	close_journal(r);
-	syncer_stop(&r->syncer);
 	g_clear_handle_id(&r->announce_source, g_source_remove);
 	g_clear_pointer(&r->recovered, g_ptr_array_unref);
 	g_clear_pointer(&r->run, pacer_run_free);
@@ -887,6 +886,7 @@ void pacer_recorder_free(PacerRecorder *r)
 	if (r->active)
 		pacer_coach_set_finish_hook(coach_of(r), NULL, NULL);
 	close_journal(r);
+	syncer_stop(&r->syncer);
 	g_clear_handle_id(&r->announce_source, g_source_remove);
 	g_clear_pointer(&r->recovered, g_ptr_array_unref);
 	g_clear_pointer(&r->run, pacer_run_free);

@@ -1105,6 +1105,12 @@ class TestCommands(MqttCase):
             subprocess.run([pacerctl, 'simulate', '--workout', '30min', '--seed', '3'], stdout=f,
                            check=True, timeout=60)
         config = self.write_config(broker.uri, commands=True)
+        # both runs are recorded: the journal's sync thread serves one run after another
+        records = os.path.join(self.tmpdir, 'records')
+        with open(config, encoding='utf-8') as f:
+            text = f.read().replace('[record]\nformats =\n', f'[record]\ndir = {records}\nformats = fit\n')
+        with open(config, 'w', encoding='utf-8') as f:
+            f.write(text)
         events_path = os.path.join(self.tmpdir, 'pacerd.events')
         with open(events_path, 'wb') as out:
             proc = self.spawn('pacerd', [PACERD, '--config', config, '--replay', capture,
@@ -1114,7 +1120,7 @@ class TestCommands(MqttCase):
         sub.wait_event('workout_started', timeout=20)
         n = len(sub.events())
         sub.publish(f'{BASE}/cmd/stop', b'')
-        sub.wait_event('workout_finished', n)
+        first = sub.wait_event('workout_finished', n)
         self.reject(sub, 'stop', b'', 'not_running')
         self.reject(sub, 'start', b'10min@Q', 'invalid_workout')
         self.reject(sub, 'start', b'no-such-preset', 'invalid_workout')
@@ -1123,6 +1129,15 @@ class TestCommands(MqttCase):
         self.assertEqual(started['workout'], '400m@5k, 1min rest')
         sub.wait(lambda: sub.all(f'{BASE}/workout')[-1].json()['workout'] == '400m@5k, 1min rest',
                  what='the new workout on the workout topic')
+        # a few syncs of the second run's journal (every 2 s of run time: 20 s at 10x), then its end
+        time.sleep(2)
+        n = len(sub.events())
+        sub.publish(f'{BASE}/cmd/stop', b'')
+        second = sub.wait_event('workout_finished', n)
+        self.reject(sub, 'stop', b'', 'not_running')
+        for done in (first, second):
+            self.assertTrue(os.path.isfile(done['files']['fit']), done)
+        self.assertNotEqual(first['files']['fit'], second['files']['fit'])
         self.assertTrue(d.alive())
         d.stop()
 
