@@ -49,7 +49,6 @@ struct _PacerMqttRaw {
 	Attempt *attempt;
 	GSocketConnection *connection;
 	GSocket *socket;
-	int fd; /* the socket's, -1 without one */
 	GSource *in_source;  /* CONNACK, then the broker closing */
 	GSource *out_source; /* while `out` holds what the socket did not take */
 	guint timeout_source; /* until CONNACK */
@@ -183,7 +182,7 @@ static GPollableReturn send_now(PacerMqttRaw *raw, struct iovec *v, size_t n, gs
 	ssize_t r;
 
 	do
-		r = sendmsg(raw->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		r = sendmsg(g_socket_get_fd(raw->socket), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
 	if (r >= 0) {
 		*written = (gsize)r;
@@ -302,12 +301,11 @@ static void close_link(PacerMqttRaw *raw, gboolean goodbye)
 		if (n > 0 && append(raw, disconnect, (gsize)n, NULL, 0))
 			(void)write_out(raw, &err);
 	}
-	if (raw->socket)
+	if (raw->socket) {
 		raw->lost += count_unsent_values(raw);
-	if (raw->socket)
 		(void)g_socket_close(raw->socket, NULL);
+	}
 	raw->socket = NULL;
-	raw->fd = -1;
 	g_clear_object(&raw->connection);
 	raw->out_len = raw->out_sent = 0;
 	raw->in_len = 0;
@@ -463,7 +461,6 @@ static void on_tcp_connected(GObject *source, GAsyncResult *result, gpointer use
 	raw->connection = g_steal_pointer(&connection);
 	raw->socket = g_socket_connection_get_socket(raw->connection);
 	g_socket_set_blocking(raw->socket, FALSE);
-	raw->fd = g_socket_get_fd(raw->socket);
 	/* a value is one small packet: send it now, not with the next one */
 	if (!g_socket_set_option(raw->socket, IPPROTO_TCP, TCP_NODELAY, 1, &error))
 		g_debug("mqtt: raw link: TCP_NODELAY: %s, ignored", error->message);
@@ -512,7 +509,6 @@ PacerMqttRaw *pacer_mqtt_raw_new(const char *uri, const char *client_id, const c
 		return NULL;
 	}
 	raw = g_new0(PacerMqttRaw, 1);
-	raw->fd = -1;
 	raw->uri = g_strdup(uri);
 	raw->host_and_port = g_strndup(rest, strcspn(rest, "/"));
 	raw->client_id = g_strdup(client_id);
