@@ -196,7 +196,8 @@ struct _PacerMqtt {
 	GQueue inflight;	   /* Msg*, sent with QoS 1, waiting for the PUBACK, in order */
 	Msg *metrics;		   /* the latest metrics while the broker is away */
 	guint64 dropped_events, dropped_metrics, dropped_raw, connects;
-	GHashTable *raw_topics; /* address -> base/raw/<address> */
+	char *raw_prefix;	/* base/raw/, a value's topic without its address */
+	gsize raw_prefix_len;
 	PacerMqttRaw *raw_link; /* raw values' own connection (tcp:// brokers), or NULL */
 	guint64 drops_at_connect; /* dropped_* when the last connection started */
 	guint64 drops_published;  /* dropped_* in the last status/detail */
@@ -756,7 +757,10 @@ static void on_value(const char *address, PacerSensorKind kind, uint16_t uuid16,
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 	MQTTAsync_message pm = MQTTAsync_message_initializer;
 	char buf[PACER_MQTT_PAYLOAD_MAX];
-	const char *topic;
+	char topic_buf[256];
+	g_autofree char *long_topic = NULL;
+	const char *topic = topic_buf;
+	gsize address_len, topic_len;
 	PacerJson j;
 	int len;
 
@@ -766,12 +770,14 @@ static void on_value(const char *address, PacerSensorKind kind, uint16_t uuid16,
 		m->dropped_raw++;
 		return;
 	}
-	topic = g_hash_table_lookup(m->raw_topics, address);
-	if (!topic) {
-		char *t = g_strdup_printf("%s/raw/%s", m->base, address);
-
-		g_hash_table_insert(m->raw_topics, g_strdup(address), t);
-		topic = t;
+	/* base/raw/<address>, put together here: cheaper than looking it up */
+	address_len = strlen(address);
+	topic_len = m->raw_prefix_len + address_len;
+	if (topic_len < sizeof(topic_buf)) {
+		memcpy(topic_buf, m->raw_prefix, m->raw_prefix_len);
+		memcpy(topic_buf + m->raw_prefix_len, address, address_len + 1);
+	} else {
+		topic = long_topic = g_strconcat(m->raw_prefix, address, NULL);
 	}
 	pacer_json_init(&j, buf, sizeof(buf));
 	pacer_gatt_value_write_json(value, &j);
@@ -782,7 +788,7 @@ static void on_value(const char *address, PacerSensorKind kind, uint16_t uuid16,
 		return;
 	}
 	if (m->raw_link) {
-		switch (pacer_mqtt_raw_publish(m->raw_link, topic, strlen(topic), buf, (gsize)len)) {
+		switch (pacer_mqtt_raw_publish(m->raw_link, topic, topic_len, buf, (gsize)len)) {
 		case PACER_MQTT_RAW_SENT:
 			return;
 		case PACER_MQTT_RAW_DROPPED:
@@ -1314,6 +1320,8 @@ static void copy_config(PacerMqtt *m, const PacerConfig *c)
 	m->uri = g_strdup(c->mqtt.uri);
 	m->node = g_strdup(c->mqtt.node);
 	m->base = g_strdup_printf("%s/%s", c->mqtt.base_topic, c->mqtt.node);
+	m->raw_prefix = g_strconcat(m->base, "/raw/", NULL);
+	m->raw_prefix_len = strlen(m->raw_prefix);
 	m->client_id = g_strdup_printf("pacer-%s", c->mqtt.node);
 	m->ha_prefix = g_strdup(c->mqtt.ha_prefix);
 	m->username = g_strdup(c->mqtt.username);
@@ -1364,7 +1372,6 @@ PacerMqtt *pacer_mqtt_new(PacerDaemon *daemon, GError **error)
 	m->daemon = daemon;
 	m->backoff_ms = RECONNECT_MIN_MS;
 	m->queued_states = g_hash_table_new(g_str_hash, g_str_equal);
-	m->raw_topics = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_queue_init(&m->queue);
 	g_queue_init(&m->inflight);
 	m->link = g_atomic_rc_box_new0(Link);
@@ -1476,7 +1483,7 @@ void pacer_mqtt_free(PacerMqtt *m)
 	g_queue_clear_full(&m->inflight, msg_free);
 	g_clear_pointer(&m->metrics, msg_free);
 	g_clear_pointer(&m->queued_states, g_hash_table_unref);
-	g_clear_pointer(&m->raw_topics, g_hash_table_unref);
+	g_free(m->raw_prefix);
 	g_free(m->uri);
 	g_free(m->client_id);
 	g_free(m->node);

@@ -8,16 +8,16 @@
 
 static void write_hr(const PacerHrMeasurement *m, PacerJson *j)
 {
-	pacer_json_key(j, "hr_bpm");
+	PACER_JSON_KEY_LITERAL(j, "hr_bpm");
 	pacer_json_int(j, m->hr_bpm);
-	pacer_json_key(j, "contact");
+	PACER_JSON_KEY_LITERAL(j, "contact");
 	pacer_json_string(j, pacer_hr_contact_to_string(m->contact));
-	pacer_json_key(j, "energy_kj");
+	PACER_JSON_KEY_LITERAL(j, "energy_kj");
 	if (m->has_energy)
 		pacer_json_int(j, m->energy_kj);
 	else
 		pacer_json_null(j);
-	pacer_json_key(j, "rr_ms");
+	PACER_JSON_KEY_LITERAL(j, "rr_ms");
 	pacer_json_begin_array(j);
 	for (size_t i = 0; i < m->n_rr; i++)
 		pacer_json_double(j, pacer_hr_rr_to_ms(m->rr[i]));
@@ -26,21 +26,21 @@ static void write_hr(const PacerHrMeasurement *m, PacerJson *j)
 
 static void write_rsc(const PacerRscMeasurement *m, PacerJson *j)
 {
-	pacer_json_key(j, "speed_mps");
+	PACER_JSON_KEY_LITERAL(j, "speed_mps");
 	pacer_json_double(j, pacer_rsc_speed_mps(m));
-	pacer_json_key(j, "cadence_raw");
+	PACER_JSON_KEY_LITERAL(j, "cadence_raw");
 	pacer_json_int(j, m->cadence_raw);
-	pacer_json_key(j, "stride_m");
+	PACER_JSON_KEY_LITERAL(j, "stride_m");
 	if (m->has_stride)
 		pacer_json_double(j, pacer_rsc_stride_m(m));
 	else
 		pacer_json_null(j);
-	pacer_json_key(j, "distance_m");
+	PACER_JSON_KEY_LITERAL(j, "distance_m");
 	if (m->has_distance)
 		pacer_json_double(j, pacer_rsc_distance_m(m));
 	else
 		pacer_json_null(j);
-	pacer_json_key(j, "running");
+	PACER_JSON_KEY_LITERAL(j, "running");
 	pacer_json_bool(j, m->running);
 }
 
@@ -105,14 +105,14 @@ static void write_bits(PacerJson *j, uint32_t bits, unsigned n,
 
 void pacer_gatt_value_write_json_members(const PacerGattValue *v, PacerJson *j)
 {
-	pacer_json_key(j, "type");
+	PACER_JSON_KEY_LITERAL(j, "type");
 	pacer_json_string(j, pacer_gatt_kind_to_string(v->kind));
 	switch (v->kind) {
 	case PACER_GATT_HEART_RATE:
 		write_hr(&v->hr, j);
 		break;
 	case PACER_GATT_BODY_SENSOR_LOCATION:
-		pacer_json_key(j, "location");
+		PACER_JSON_KEY_LITERAL(j, "location");
 		pacer_json_string(j, pacer_body_sensor_location_to_string(v->body_sensor_location));
 		break;
 	case PACER_GATT_RSC:
@@ -131,7 +131,7 @@ void pacer_gatt_value_write_json_members(const PacerGattValue *v, PacerJson *j)
 			   pacer_ftms_target_bit_name);
 		break;
 	case PACER_GATT_BATTERY:
-		pacer_json_key(j, "percent");
+		PACER_JSON_KEY_LITERAL(j, "percent");
 		pacer_json_int(j, v->battery_percent);
 		break;
 	}

@@ -105,6 +105,27 @@ static void put_escaped(PacerJson *j, const char *s)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 
+	/*
+	 * Most strings (every key) have nothing to escape: copied straight into
+	 * the buffer with their quotes when they fit, as the puts below would
+	 * (they need n + 3 octets with the NUL). Else the slow way, from scratch.
+	 */
+	if (j->error >= 0 && j->cap - j->len >= 3) {
+		char *out = j->buf + j->len;
+		size_t max = j->cap - j->len - 3, n = 0;
+
+		while (n < max && !needs_escape(p[n])) {
+			out[1 + n] = (char)p[n];
+			n++;
+		}
+		if (p[n] == '\0') {
+			out[0] = '"';
+			out[1 + n] = '"';
+			out[2 + n] = '\0';
+			j->len += n + 2;
+			return;
+		}
+	}
 	put_char(j, '"');
 	for (;;) {
 		size_t n = 0;
@@ -137,6 +158,13 @@ void pacer_json_key(PacerJson *j, const char *key)
 	before_value(j);
 	put_escaped(j, key);
 	put_char(j, ':');
+	j->after_key = true;
+}
+
+void pacer_json_key_quoted(PacerJson *j, const char *quoted, size_t len)
+{
+	before_value(j);
+	put(j, quoted, len);
 	j->after_key = true;
 }
 
@@ -432,8 +460,22 @@ size_t pacer_utf8_char(const uint8_t *s, size_t left)
 bool pacer_utf8_valid(const uint8_t *s, size_t len)
 {
 	for (size_t i = 0; i < len;) {
-		size_t n = pacer_utf8_char(s + i, len - i);
+		size_t n;
 
+		/* ASCII, eight octets at a time (topics, keys: all of it) */
+		while (len - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (w & UINT64_C(0x8080808080808080))
+				break;
+			i += 8;
+		}
+		while (i < len && s[i] < 0x80)
+			i++;
+		if (i == len)
+			break;
+		n = pacer_utf8_char(s + i, len - i);
 		if (n == 0)
 			return false;
 		i += n;

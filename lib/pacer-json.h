@@ -32,6 +32,14 @@ void pacer_json_begin_array(PacerJson *j);
 void pacer_json_end_array(PacerJson *j);
 
 void pacer_json_key(PacerJson *j, const char *key);
+/*
+ * pacer_json_key() for a key given as a string literal with nothing to
+ * escape ('"', '\\', control characters): quoted at compile time, written
+ * with one copy (the hot paths write some six keys a notification).
+ */
+#define PACER_JSON_KEY_LITERAL(j, key)                                                          \
+	pacer_json_key_quoted((j), "\"" key "\":", sizeof("\"" key "\":") - 1)
+void pacer_json_key_quoted(PacerJson *j, const char *quoted, size_t len);
 void pacer_json_string(PacerJson *j, const char *s);
 void pacer_json_int(PacerJson *j, int64_t v);
 void pacer_json_bool(PacerJson *j, bool v);
