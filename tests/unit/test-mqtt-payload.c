@@ -345,6 +345,15 @@ static void test_utf8(void)
 		{"\xe2\x82", false},		 /* cut */
 		{"\xe2\x28\xa1", false},	 /* a bad continuation */
 		{"\xfe", false},
+		/* after runs of ASCII (read eight octets at a time) */
+		{"abcdefgh", true},
+		{"abcdefghijklmnopq", true},
+		{"abcdefg\xc3\xa9hijklmnopq", true},
+		{"abcdefghijklmnop\xf0\x90\x80\x80", true},
+		{"abcdefghijklmnop\x80", false},
+		{"abcdefgh\xe2\x82", false},
+		{"abcdefghijklmno\xed\xa0\x80xyz", false},
+		{"abcdefghijklmnopqrstuvw\xfe", false},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

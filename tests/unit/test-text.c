@@ -233,6 +233,58 @@ static void test_json_escapes(void)
 				    "\"\x7f caf\xc3\xa9 5:00/km\"]");
 }
 
+/*
+ * A string or key that just fits is written whole, one octet less and the
+ * document is refused (never cut): the plain-string copy and the escaping
+ * path agree at the buffer's end. Keys quoted at compile time write what
+ * pacer_json_key() writes.
+ */
+static void test_json_fit(void)
+{
+	static const char *const strings[] = {"abcdef", "ab\"def", "\x01", ""};
+	char buf[64], want[64];
+	PacerJson j;
+
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		size_t len;
+
+		pacer_json_init(&j, want, sizeof(want));
+		pacer_json_string(&j, strings[i]);
+		CU_ASSERT_TRUE_FATAL(pacer_json_finish(&j) > 0);
+		len = strlen(want);
+		for (size_t cap = 1; cap <= len + 1; cap++) {
+			pacer_json_init(&j, buf, cap);
+			pacer_json_string(&j, strings[i]);
+			if (cap == len + 1) {
+				CU_ASSERT_EQUAL(pacer_json_finish(&j), (int)len);
+				CU_ASSERT_STRING_EQUAL(buf, want);
+			} else {
+				CU_ASSERT_EQUAL(pacer_json_finish(&j), -ENOBUFS);
+				CU_ASSERT_TRUE(strlen(buf) < cap);
+			}
+		}
+	}
+
+	pacer_json_init(&j, want, sizeof(want));
+	pacer_json_begin_object(&j);
+	pacer_json_key(&j, "speed_mps");
+	pacer_json_int(&j, 3);
+	pacer_json_key(&j, "running");
+	pacer_json_bool(&j, true);
+	pacer_json_end_object(&j);
+	CU_ASSERT_TRUE_FATAL(pacer_json_finish(&j) > 0);
+	pacer_json_init(&j, buf, sizeof(buf));
+	pacer_json_begin_object(&j);
+	PACER_JSON_KEY_LITERAL(&j, "speed_mps");
+	pacer_json_int(&j, 3);
+	PACER_JSON_KEY_LITERAL(&j, "running");
+	pacer_json_bool(&j, true);
+	pacer_json_end_object(&j);
+	CU_ASSERT_TRUE_FATAL(pacer_json_finish(&j) > 0);
+	CU_ASSERT_STRING_EQUAL(buf, want);
+	CU_ASSERT_STRING_EQUAL(buf, "{\"speed_mps\":3,\"running\":true}");
+}
+
 /* What pacer_json_double() wrote when it went through printf alone. */
 static void double_like_printf(char *out, size_t size, double v)
 {
@@ -657,6 +709,7 @@ int main(void)
 		{"json: overflow and bad nesting", test_json_errors},
 		{"json: decimals as printf rounds them", test_json_fixed_like_printf},
 		{"json: strings escaped", test_json_escapes},
+		{"json: strings and keys at the buffer's end", test_json_fit},
 		{"json: doubles as printf wrote them", test_json_double_like_printf},
 		{"json: reading a document", test_json_read_document},
 		{"json: what the writer writes reads back", test_json_read_back},
