@@ -105,27 +105,6 @@ static void put_escaped(PacerJson *j, const char *s)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 
-	/*
-	 * Most strings (every key) have nothing to escape: copied straight into
-	 * the buffer with their quotes when they fit, as the puts below would
-	 * (they need n + 3 octets with the NUL). Else the slow way, from scratch.
-	 */
-	if (j->error >= 0 && j->cap - j->len >= 3) {
-		char *out = j->buf + j->len;
-		size_t max = j->cap - j->len - 3, n = 0;
-
-		while (n < max && !needs_escape(p[n])) {
-			out[1 + n] = (char)p[n];
-			n++;
-		}
-		if (p[n] == '\0') {
-			out[0] = '"';
-			out[1 + n] = '"';
-			out[2 + n] = '\0';
-			j->len += n + 2;
-			return;
-		}
-	}
 	put_char(j, '"');
 	for (;;) {
 		size_t n = 0;
