@@ -439,13 +439,17 @@ class MqttCase(pacertest.TestCase):
         self.clients.append(sub)
         return sub.subscribe(*topics) if topics else sub
 
-    def write_config(self, uri, name='pacer.conf', **mqtt_keys):
+    def write_config(self, uri, name='pacer.conf', record=None, **mqtt_keys):
+        '''[mqtt] from uri and mqtt_keys; [record] from record ({key: value};
+        default: nothing recorded).'''
+        record = record or {'formats': ''}
         keys = {'uri': uri, 'node': NODE}
         keys.update({k: str(v).lower() if isinstance(v, bool) else str(v)
                      for k, v in mqtt_keys.items()})
         text = ('[athlete]\nmax_hr = 190\nresting_hr = 50\nrace = 5k=20:00\n\n[mqtt]\n' +
                 ''.join(f'{k} = {v}\n' for k, v in keys.items()) +
-                '\n[dbus]\nenabled = false\n\n[record]\nformats =\n')
+                '\n[dbus]\nenabled = false\n\n[record]\n' +
+                ''.join(f'{k} = {v}\n' for k, v in record.items()))
         path = os.path.join(self.tmpdir, name)
         with open(path, 'w', encoding='utf-8') as f:
             f.write(text)
@@ -1104,13 +1108,9 @@ class TestCommands(MqttCase):
         with open(capture, 'w', encoding='utf-8') as f:
             subprocess.run([pacerctl, 'simulate', '--workout', '30min', '--seed', '3'], stdout=f,
                            check=True, timeout=60)
-        config = self.write_config(broker.uri, commands=True)
         # both runs are recorded: the journal's sync thread serves one run after another
-        records = os.path.join(self.tmpdir, 'records')
-        with open(config, encoding='utf-8') as f:
-            text = f.read().replace('[record]\nformats =\n', f'[record]\ndir = {records}\nformats = fit\n')
-        with open(config, 'w', encoding='utf-8') as f:
-            f.write(text)
+        config = self.write_config(broker.uri, commands=True,
+                                   record={'dir': os.path.join(self.tmpdir, 'records'), 'formats': 'fit'})
         events_path = os.path.join(self.tmpdir, 'pacerd.events')
         with open(events_path, 'wb') as out:
             proc = self.spawn('pacerd', [PACERD, '--config', config, '--replay', capture,
